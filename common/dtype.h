@@ -14,7 +14,7 @@ enum class DType : uint8_t { kF32, kBF16, kF16, kI32 };
 // Bytes per element.
 size_t DTypeSize(DType dtype);
 // Lower-case name as used on the command line and in ModelInfo: "f32", "bf16", "f16", "i32".
-std::string_view DTypeName(DType dtype);
+const char* DTypeName(DType dtype);
 // Parses "f32" | "bf16" | "f16" | "i32"; nullopt for anything else.
 std::optional<DType> ParseDType(std::string_view name);
 

@@ -1,0 +1,50 @@
+#include "model/gate.h"
+
+#include <algorithm>
+
+#include "kernels/ops.h"
+
+namespace egmla {
+
+std::optional<GateMode> ParseGateMode(std::string_view name) {
+  if (name == "table") return GateMode::kTable;
+  if (name == "onthefly") return GateMode::kOnTheFly;
+  return std::nullopt;
+}
+
+Gates::Gates(const ModelConfig& config, const ModelWeights& weights, GateMode mode)
+    : config_(config), weights_(weights), mode_(mode) {
+  if (mode_ != GateMode::kTable) return;
+  const int64_t vocab = config.vocab_size, d_e = config.gate_embedding_dim, d = config.gate_dim();
+  for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
+    std::vector<float>& table = tables_.emplace_back(vocab * d);
+    ops::Linear(weights.gate_embedding(l / config.gate_layer_group_size),
+                weights.layer(l).gate_up_proj, table.data(), vocab, d_e, d);
+  }
+}
+
+void Gates::Compute(int64_t layer, std::span<const int32_t> token_ids, float* out) const {
+  const int64_t d = config_.gate_dim(), d_e = config_.gate_embedding_dim;
+  const int64_t n = static_cast<int64_t>(token_ids.size());
+  if (mode_ == GateMode::kTable) {
+    const float* table = tables_[layer].data();
+    for (int64_t i = 0; i < n; ++i) {
+      std::copy_n(table + token_ids[i] * d, d, out + i * d);
+    }
+    return;
+  }
+  const float* embedding = weights_.gate_embedding(layer / config_.gate_layer_group_size);
+  std::vector<float> e(n * d_e);  // [n, d_e]
+  for (int64_t i = 0; i < n; ++i) {
+    std::copy_n(embedding + token_ids[i] * d_e, d_e, e.data() + i * d_e);
+  }
+  ops::Linear(e.data(), weights_.layer(layer).gate_up_proj, out, n, d_e, d);
+}
+
+size_t Gates::table_bytes() const {
+  size_t n = 0;
+  for (const auto& t : tables_) n += t.size() * sizeof(float);
+  return n;
+}
+
+}  // namespace egmla
