@@ -1,0 +1,40 @@
+# Two entry points (README): `make run` and `make test`. Both install what is missing first.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+DEFAULT_MODEL := models/default
+
+.PHONY: setup configure build test run default-model sanitize format clean
+
+setup:
+	bash scripts/setup.sh
+
+configure: setup
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DEGMLA_WERROR=ON -DPython3_EXECUTABLE=/usr/bin/python3 $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The bundled default model: a small random-weight eg_mla checkpoint, generated deterministically
+# from models/default.config.json until a trained model ships.
+default-model: build
+	@test -f $(DEFAULT_MODEL)/model.safetensors || \
+	  $(BUILD_DIR)/tools/egmla random-model --config models/default.config.json --seed 0 \
+	    --out $(DEFAULT_MODEL)
+
+# Until egmla-server exists (issue 4), `make run` generates from the default model offline.
+run: default-model
+	$(BUILD_DIR)/tools/egmla run --model $(DEFAULT_MODEL) --token-ids 1,2,3 --max-tokens 16
+
+# The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize:
+	$(MAKE) test BUILD_DIR=build-asan CMAKE_FLAGS="-DEGMLA_SANITIZE=address,undefined -DEGMLA_CUDA=OFF"
+
+format:
+	find common model kernels kvcache tools tests -name '*.h' -o -name '*.cc' -o -name '*.cu' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan
