@@ -30,8 +30,12 @@ run: default-model
 	$(BUILD_DIR)/tools/egmla run --model $(DEFAULT_MODEL) --token-ids 1,2,3 --max-tokens 16
 
 # The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
-sanitize:
-	$(MAKE) test BUILD_DIR=build-asan CMAKE_FLAGS="-DEGMLA_SANITIZE=address,undefined -DEGMLA_CUDA=OFF"
+sanitize: setup
+	cmake -S . -B build-asan -G Ninja -DEGMLA_WERROR=ON -DEGMLA_CUDA=OFF \
+	  -DEGMLA_SANITIZE=address,undefined -DPython3_EXECUTABLE=/usr/bin/python3
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure \
+	  -j $(JOBS) -L 'unit|golden|cli'
 
 format:
 	find common model kernels kvcache tools tests -name '*.h' -o -name '*.cc' -o -name '*.cu' | xargs clang-format -i

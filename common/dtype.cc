@@ -51,9 +51,7 @@ uint16_t F32ToBf16(float value) {
 
 float F16ToF32(uint16_t bits) { return static_cast<float>(std::bit_cast<_Float16>(bits)); }
 
-uint16_t F32ToF16(float value) {
-  return std::bit_cast<uint16_t>(static_cast<_Float16>(value));
-}
+uint16_t F32ToF16(float value) { return std::bit_cast<uint16_t>(static_cast<_Float16>(value)); }
 
 void ConvertToF32(const void* src, DType dtype, size_t count, float* dst) {
   switch (dtype) {

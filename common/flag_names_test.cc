@@ -7,8 +7,8 @@ namespace egmla {
 namespace {
 
 TEST(FlagNamesTest, DashesInNamesBecomeUnderscoresUntilDoubleDash) {
-  std::vector<std::string> in = {"egmla", "score", "--logits-out=/tmp/a-b", "--token-ids",
-                                 "1,2",  "-0.5-x", "--", "--not-a-flag"};
+  std::vector<std::string> in = {"egmla",  "score", "--logits-out=/tmp/a-b", "--token-ids", "1,2",
+                                 "-0.5-x", "--",    "--not-a-flag"};
   std::vector<char*> argv;
   for (auto& s : in) argv.push_back(s.data());
   EXPECT_THAT(NormalizeFlagNames(static_cast<int>(argv.size()), argv.data()),

@@ -5,9 +5,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define EGMLA_RETURN_IF_ERROR(expr)            \
-  do {                                         \
-    ::absl::Status egmla_status_ = (expr);     \
+#define EGMLA_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::absl::Status egmla_status_ = (expr);         \
     if (!egmla_status_.ok()) return egmla_status_; \
   } while (0)
 

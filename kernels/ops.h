@@ -34,11 +34,11 @@ struct RopeParams {
   float* x;                  // [rows, row_stride]; rotated in place
   const int32_t* positions;  // [rows], 0-based
   int64_t rows;
-  int64_t row_stride;  // floats between consecutive rows
-  int64_t num_heads;   // heads per row
-  int64_t head_stride; // floats between consecutive heads within a row
-  int64_t offset;      // first rotated float within a head
-  int64_t rope_dim;    // r: rotated floats per head (even)
+  int64_t row_stride;   // floats between consecutive rows
+  int64_t num_heads;    // heads per row
+  int64_t head_stride;  // floats between consecutive heads within a row
+  int64_t offset;       // first rotated float within a head
+  int64_t rope_dim;     // r: rotated floats per head (even)
   float theta;
   bool interleave;  // true: pairs (2i, 2i+1); false: pairs (i, i + r/2)
 };

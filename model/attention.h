@@ -17,9 +17,9 @@ struct AttentionInputs {
   const LayerWeights* weights;
   const Gates* gates;  // eg_mla only
   int64_t layer;
-  const float* x;                      // [n, hidden], normed input of the new tokens
-  int64_t num_new;                     // n
-  int64_t num_past;                    // tokens already cached; new token i is at position num_past+i
+  const float* x;    // [n, hidden], normed input of the new tokens
+  int64_t num_new;   // n
+  int64_t num_past;  // tokens already cached; new token i is at position num_past+i
   std::span<const int32_t> token_ids;  // [num_past + n]: every token of the sequence
   std::vector<float>* layer_cache;     // [num_past, per-layer width]; grown to num_past + n rows
   float* out;                          // [n, hidden]

@@ -17,9 +17,14 @@ struct Dims {
 };
 
 Dims DimsOf(const ModelConfig& c) {
-  return {c.num_attention_heads, c.qk_nope_head_dim, c.qk_rope_head_dim, c.v_head_dim,
-          c.kv_lora_rank, c.qk_nope_head_dim + c.qk_rope_head_dim,
-          c.qk_nope_head_dim + c.v_head_dim, c.hidden_size};
+  return {c.num_attention_heads,
+          c.qk_nope_head_dim,
+          c.qk_rope_head_dim,
+          c.v_head_dim,
+          c.kv_lora_rank,
+          c.qk_nope_head_dim + c.qk_rope_head_dim,
+          c.qk_nope_head_dim + c.v_head_dim,
+          c.hidden_size};
 }
 
 // q = q_proj(x) or q_b_proj(RMSNorm(q_a_proj(x))), RoPE on each head's last d_R.
@@ -38,10 +43,16 @@ std::vector<float> Queries(const AttentionInputs& in, const Dims& d,
   } else {
     ops::Linear(in.x, w.q_proj, q.data(), n, d.hidden, d.n_h * d.qk);
   }
-  ops::ApplyRope({.x = q.data(), .positions = positions.data(), .rows = n,
-                  .row_stride = d.n_h * d.qk, .num_heads = d.n_h, .head_stride = d.qk,
-                  .offset = d.d_nope, .rope_dim = d.d_rope,
-                  .theta = static_cast<float>(c.rope_theta), .interleave = c.rope_interleave});
+  ops::ApplyRope({.x = q.data(),
+                  .positions = positions.data(),
+                  .rows = n,
+                  .row_stride = d.n_h * d.qk,
+                  .num_heads = d.n_h,
+                  .head_stride = d.qk,
+                  .offset = d.d_nope,
+                  .rope_dim = d.d_rope,
+                  .theta = static_cast<float>(c.rope_theta),
+                  .interleave = c.rope_interleave});
   return q;
 }
 
@@ -55,9 +66,16 @@ void AppendLatents(const AttentionInputs& in, const Dims& d,
   cache.resize((in.num_past + n) * row);
   float* rows = cache.data() + in.num_past * row;  // [n, d_c + d_R]
   ops::Linear(in.x, w.kv_a_proj, rows, n, d.hidden, row);
-  ops::ApplyRope({.x = rows, .positions = positions.data(), .rows = n, .row_stride = row,
-                  .num_heads = 1, .head_stride = row, .offset = d.d_c, .rope_dim = d.d_rope,
-                  .theta = static_cast<float>(c.rope_theta), .interleave = c.rope_interleave});
+  ops::ApplyRope({.x = rows,
+                  .positions = positions.data(),
+                  .rows = n,
+                  .row_stride = row,
+                  .num_heads = 1,
+                  .head_stride = row,
+                  .offset = d.d_c,
+                  .rope_dim = d.d_rope,
+                  .theta = static_cast<float>(c.rope_theta),
+                  .interleave = c.rope_interleave});
   if (c.is_eg_mla() && c.gate_placement == GatePlacement::kLatent) {
     std::vector<float> g(n * d.d_c);  // [n, d_c]
     in.gates->Compute(in.layer, in.token_ids.subspan(in.num_past, n), g.data());
@@ -77,7 +95,7 @@ void AppendLatents(const AttentionInputs& in, const Dims& d,
 
 // Absorbed attention over the latent: reads only [c ; k_R] of past tokens.
 void AbsorbedAttention(const AttentionInputs& in, const Dims& d, const std::vector<float>& q,
-                       float* attn) {  // attn: [n, n_h, d_v]
+                       float* attn) {         // attn: [n, n_h, d_v]
   const float* kv_b = in.weights->kv_b_proj;  // [n_h, d_nope + d_v, d_c]
   const float* cache = in.layer_cache->data();
   const int64_t row = d.d_c + d.d_rope;
@@ -138,7 +156,8 @@ void RecomputeAttention(const AttentionInputs& in, const Dims& d, const std::vec
       for (int64_t j = 0; j < visible; ++j) {
         const float* k_nope = f.data() + j * gate_dim + h * d.kv_row;
         p[j] = (ops::Dot(q_nope, k_nope, d.d_nope) +
-                ops::Dot(q_rope, cache + j * row + d.d_c, d.d_rope)) * scale;
+                ops::Dot(q_rope, cache + j * row + d.d_c, d.d_rope)) *
+               scale;
       }
       ops::SoftmaxInPlace(p.data(), visible);
       float* out = attn + (i * d.n_h + h) * d.d_v;

@@ -27,9 +27,16 @@ void MhaAttention(const AttentionInputs& in) {
   ops::Linear(in.x, w.v_proj, v.data(), n, hidden, width);
   const std::vector<int32_t> positions = NewPositions(in.num_past, n);
   for (float* t : {q.data(), k.data()}) {
-    ops::ApplyRope({.x = t, .positions = positions.data(), .rows = n, .row_stride = width,
-                    .num_heads = n_h, .head_stride = hd, .offset = 0, .rope_dim = hd,
-                    .theta = static_cast<float>(c.rope_theta), .interleave = c.rope_interleave});
+    ops::ApplyRope({.x = t,
+                    .positions = positions.data(),
+                    .rows = n,
+                    .row_stride = width,
+                    .num_heads = n_h,
+                    .head_stride = hd,
+                    .offset = 0,
+                    .rope_dim = hd,
+                    .theta = static_cast<float>(c.rope_theta),
+                    .interleave = c.rope_interleave});
   }
 
   // Append [K ; V] per token: cache row = [2, n_h, hd].

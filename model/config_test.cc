@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -253,6 +254,22 @@ TEST(ModelConfigTest, DeeplyNestedInputDoesNotCrash) {
   absl::StatusOr<ModelConfig> c = ParseModelConfig(deep);
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(), HasSubstr("attention_type"));
+}
+
+TEST(ModelConfigTest, MutatedTextNeverCrashes) {
+  const std::string text = BaseEgMla().dump();
+  std::mt19937 rng(42);
+  const char kBytes[] = "0123456789-[]{}\",:. eEnul\xff";
+  for (int trial = 0; trial < 5000; ++trial) {
+    std::string mutated = text;
+    for (int k = 0; k < 1 + trial % 3; ++k) {
+      mutated[rng() % mutated.size()] = kBytes[rng() % (sizeof(kBytes) - 1)];
+    }
+    absl::StatusOr<ModelConfig> c = ParseModelConfig(mutated);
+    if (!c.ok()) {
+      EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    }
+  }
 }
 
 TEST(ModelConfigTest, LoadFromFile) {

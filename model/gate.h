@@ -6,9 +6,9 @@
 #define EGMLA_MODEL_GATE_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
-#include <optional>
 #include <vector>
 
 #include "model/config.h"

@@ -8,12 +8,12 @@ namespace egmla {
 namespace {
 
 ModelConfig Base(const std::string& attention, const std::string& extra) {
-  const std::string json = absl::StrCat(
-      R"({"attention_type": ")", attention,
-      R"(", "vocab_size": 50257, "hidden_size": 768, "intermediate_size": 2048,
+  const std::string json =
+      absl::StrCat(R"({"attention_type": ")", attention,
+                   R"(", "vocab_size": 50257, "hidden_size": 768, "intermediate_size": 2048,
           "num_hidden_layers": 12, "num_attention_heads": 12, "qk_nope_head_dim": 64,
           "qk_rope_head_dim": 64, "v_head_dim": 64)",
-      extra, "}");
+                   extra, "}");
   absl::StatusOr<ModelConfig> config = ParseModelConfig(json);
   EXPECT_TRUE(config.ok()) << config.status();
   return *config;
@@ -50,8 +50,7 @@ TEST(KvSizeTest, GateTableBytes) {
   const ModelConfig up = Base("eg_mla", R"(, "kv_lora_rank": 64, "gate_embedding_dim": 64)");
   EXPECT_EQ(GateTableBytes(up, DType::kBF16, GateMode::kTable), int64_t{12} * 50257 * 1536 * 2);
   EXPECT_EQ(GateTableBytes(up, DType::kBF16, GateMode::kOnTheFly), 0);
-  EXPECT_EQ(GateTableBytes(Base("mla", R"(, "kv_lora_rank": 256)"), DType::kBF16,
-                           GateMode::kTable),
+  EXPECT_EQ(GateTableBytes(Base("mla", R"(, "kv_lora_rank": 256)"), DType::kBF16, GateMode::kTable),
             0);
 }
 

@@ -19,8 +19,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& dir,
   return FromWeights(std::move(config), std::move(weights), options);
 }
 
-absl::StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelConfig config,
-                                                          ModelWeights weights,
+absl::StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelConfig config, ModelWeights weights,
                                                           const ModelOptions& options) {
   std::unique_ptr<Model> model(new Model(std::move(config), std::move(weights)));
   if (model->config_.is_eg_mla()) {

@@ -41,7 +41,8 @@ class Model {
                                              SequenceCache* cache) const;
 
  private:
-  Model(ModelConfig config, ModelWeights weights) : config_(std::move(config)), weights_(std::move(weights)) {}
+  Model(ModelConfig config, ModelWeights weights)
+      : config_(std::move(config)), weights_(std::move(weights)) {}
 
   void Mlp(int64_t layer, const float* x, int64_t n, float* out) const;
 

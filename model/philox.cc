@@ -17,9 +17,9 @@ std::array<uint32_t, 4> Philox4x32(std::array<uint32_t, 4> c, std::array<uint32_
 }
 
 float PhiloxUniform(uint64_t seed, uint64_t index) {
-  const auto out = Philox4x32(
-      {static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32), 0, 0},
-      {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)});
+  const auto out =
+      Philox4x32({static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32), 0, 0},
+                 {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)});
   return static_cast<float>(out[0] >> 8) * 0x1.0p-24f;  // 24 random bits: exact in a float
 }
 

@@ -26,7 +26,9 @@ constexpr char kMetadataKey[] = "__metadata__";
 constexpr DType kAllDTypes[] = {DType::kF32, DType::kBF16, DType::kF16, DType::kI32};
 
 // The dtype spelling used inside safetensors headers: "F32", "BF16", "F16", "I32".
-std::string StoredDTypeName(DType dtype) { return absl::AsciiStrToUpper(std::string(DTypeName(dtype))); }
+std::string StoredDTypeName(DType dtype) {
+  return absl::AsciiStrToUpper(std::string(DTypeName(dtype)));
+}
 
 std::optional<DType> ParseStoredDType(const std::string& name) {
   for (DType dtype : kAllDTypes) {

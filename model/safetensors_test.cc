@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -228,6 +229,26 @@ TEST_F(SafetensorsTest, TruncatedAnywhereGivesError) {
     EXPECT_THAT(file.status().message(), HasSubstr(cut_path));
     EXPECT_THAT(file.status().message(), AnyOf(HasSubstr("truncated"), HasSubstr("malformed")))
         << "cut at " << cut << ": " << file.status();
+  }
+}
+
+TEST_F(SafetensorsTest, MutatedBytesNeverCrash) {
+  std::vector<float> a(6, 1.0f);
+  const std::string path = Path("orig.safetensors");
+  ASSERT_TRUE(WriteSafetensors(path, {{"a", {a.data(), DType::kF32, {2, 3}}}}).ok());
+  const std::string raw = ReadBytes(path);
+  std::mt19937 rng(1234);
+  const char kBytes[] = "0123456789-[]{}\",:. eE\xff\x00";
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string mutated = raw;
+    for (int k = 0; k < 1 + trial % 4; ++k) {
+      mutated[rng() % mutated.size()] = kBytes[rng() % (sizeof(kBytes) - 1)];
+    }
+    std::string mutated_path = WriteBytes("mutated.safetensors", mutated);
+    absl::StatusOr<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::Open(mutated_path);
+    if (!file.ok()) {
+      EXPECT_THAT(file.status().message(), HasSubstr(mutated_path));
+    }
   }
 }
 

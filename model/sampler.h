@@ -10,10 +10,10 @@
 namespace egmla {
 
 struct SamplingParams {
-  float temperature = 1.0f;  // [0, 100]; 0 = greedy (argmax, lowest id on ties)
-  float top_p = 1.0f;        // (0, 1]
-  int32_t top_k = 0;         // 0 = off
-  float min_p = 0.0f;        // [0, 1]
+  float temperature = 1.0f;         // [0, 100]; 0 = greedy (argmax, lowest id on ties)
+  float top_p = 1.0f;               // (0, 1]
+  int32_t top_k = 0;                // 0 = off
+  float min_p = 0.0f;               // [0, 1]
   float repetition_penalty = 1.0f;  // (0, 10]
   float presence_penalty = 0.0f;    // [-2, 2]
   float frequency_penalty = 0.0f;   // [-2, 2]

@@ -58,9 +58,11 @@ std::vector<TensorSpec> ExpectedTensors(const ModelConfig& c) {
     out.push_back({LayerTensorName(l, "input_layernorm.weight"), {c.hidden_size}});
     AddAttentionTensors(c, l, out);
     out.push_back({LayerTensorName(l, "post_attention_layernorm.weight"), {c.hidden_size}});
-    out.push_back({LayerTensorName(l, "mlp.gate_proj.weight"), {c.intermediate_size, c.hidden_size}});
+    out.push_back(
+        {LayerTensorName(l, "mlp.gate_proj.weight"), {c.intermediate_size, c.hidden_size}});
     out.push_back({LayerTensorName(l, "mlp.up_proj.weight"), {c.intermediate_size, c.hidden_size}});
-    out.push_back({LayerTensorName(l, "mlp.down_proj.weight"), {c.hidden_size, c.intermediate_size}});
+    out.push_back(
+        {LayerTensorName(l, "mlp.down_proj.weight"), {c.hidden_size, c.intermediate_size}});
   }
   out.push_back({"model.norm.weight", {c.hidden_size}});
   if (!c.tie_word_embeddings) out.push_back({"lm_head.weight", {c.vocab_size, c.hidden_size}});

@@ -13,19 +13,19 @@ absl::StatusOr<ModelWeights> ModelWeights::Bind(const ModelConfig& config,
   for (const TensorSpec& spec : expected) {
     auto it = tensors.find(spec.name);
     if (it == tensors.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("missing tensor '", spec.name,
-                                                     "' (expected shape ",
-                                                     ShapeToString(spec.shape), ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "missing tensor '", spec.name, "' (expected shape ", ShapeToString(spec.shape), ")"));
     }
     const TensorView& view = it->second;
     if (view.shape != spec.shape) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tensor '", spec.name, "' has shape ", ShapeToString(view.shape),
-                       ", expected ", ShapeToString(spec.shape)));
+      return absl::InvalidArgumentError(absl::StrCat("tensor '", spec.name, "' has shape ",
+                                                     ShapeToString(view.shape), ", expected ",
+                                                     ShapeToString(spec.shape)));
     }
     if (view.dtype == DType::kI32) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor '", spec.name, "' has dtype ", DTypeName(view.dtype), "; weights must be f32, bf16 or f16"));
+      return absl::InvalidArgumentError(absl::StrCat("tensor '", spec.name, "' has dtype ",
+                                                     DTypeName(view.dtype),
+                                                     "; weights must be f32, bf16 or f16"));
     }
     std::vector<float>& dst = w.storage_[spec.name];
     dst.resize(view.num_elements());

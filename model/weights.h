@@ -25,13 +25,13 @@ struct LayerWeights {
   const float* v_proj = nullptr;  // [n_h*head_dim, hidden]
   const float* o_proj = nullptr;  // mha [hidden, n_h*head_dim]; mla [hidden, n_h*d_v]
   // mla / eg_mla
-  const float* q_a_proj = nullptr;       // [q_lora, hidden]
-  const float* q_a_norm = nullptr;       // [q_lora]
-  const float* q_b_proj = nullptr;       // [n_h*(d_nope+d_R), q_lora]
-  const float* kv_a_proj = nullptr;      // [d_c+d_R, hidden]
-  const float* kv_a_norm = nullptr;      // [d_c]; null for eg_mla latent placement
-  const float* kv_b_proj = nullptr;      // [n_h*(d_nope+d_v), d_c], head-major
-  const float* gate_up_proj = nullptr;   // [D_gate, d_e]
+  const float* q_a_proj = nullptr;          // [q_lora, hidden]
+  const float* q_a_norm = nullptr;          // [q_lora]
+  const float* q_b_proj = nullptr;          // [n_h*(d_nope+d_R), q_lora]
+  const float* kv_a_proj = nullptr;         // [d_c+d_R, hidden]
+  const float* kv_a_norm = nullptr;         // [d_c]; null for eg_mla latent placement
+  const float* kv_b_proj = nullptr;         // [n_h*(d_nope+d_v), d_c], head-major
+  const float* gate_up_proj = nullptr;      // [D_gate, d_e]
   const float* gate_norm_weight = nullptr;  // [D_gate]
   const float* gate_norm_bias = nullptr;    // [D_gate]
 };
@@ -46,7 +46,9 @@ class ModelWeights {
   const float* embed() const { return embed_; }            // [vocab, hidden]
   const float* final_norm() const { return final_norm_; }  // [hidden]
   const float* lm_head() const { return lm_head_; }        // [vocab, hidden]; embed when tied
-  const float* gate_embedding(int64_t group) const { return gate_embeddings_[group]; }  // [vocab, d_e]
+  const float* gate_embedding(int64_t group) const {
+    return gate_embeddings_[group];
+  }  // [vocab, d_e]
   const LayerWeights& layer(int64_t l) const { return layers_[l]; }
   // Bytes of fp32 weights held.
   size_t num_bytes() const;

@@ -37,9 +37,9 @@ int RandomModel(const RandomModelOptions& options);
 
 struct RunOptions {
   std::string model_dir;
-  std::string token_ids;    // one prompt as "1,2,3", or
-  std::string prompt;       // one text prompt, or
-  std::string prompts_file; // one prompt per line (only integers: ids; else text)
+  std::string token_ids;     // one prompt as "1,2,3", or
+  std::string prompt;        // one text prompt, or
+  std::string prompts_file;  // one prompt per line (only integers: ids; else text)
   std::string gate_mode;
   uint32_t max_tokens = 0;  // 0 = default_max_tokens
   uint32_t default_max_tokens = 256;

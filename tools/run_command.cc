@@ -46,7 +46,8 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> ReadPrompts(const RunOptions& 
 }
 
 // Generates until eos (unless ignored), max_tokens or the context limit.
-absl::StatusOr<std::vector<int32_t>> Generate(const Model& model, const std::vector<int32_t>& prompt,
+absl::StatusOr<std::vector<int32_t>> Generate(const Model& model,
+                                              const std::vector<int32_t>& prompt,
                                               const RunOptions& o, const SamplingParams& sampling) {
   const ModelConfig& config = model.config();
   if (static_cast<int64_t>(prompt.size()) >= config.max_position_embeddings) {
@@ -58,8 +59,8 @@ absl::StatusOr<std::vector<int32_t>> Generate(const Model& model, const std::vec
   SequenceCache cache = model.NewCache();
   std::vector<int32_t> output;
   std::span<const int32_t> next = prompt;
-  while (output.size() < max_tokens && cache.length + static_cast<int64_t>(next.size()) <
-                                           config.max_position_embeddings + 1) {
+  while (output.size() < max_tokens &&
+         cache.length + static_cast<int64_t>(next.size()) < config.max_position_embeddings + 1) {
     EGMLA_ASSIGN_OR_RETURN(std::vector<float> logits, model.Forward(next, &cache));
     const std::span<const float> last =
         std::span<const float>(logits).last(static_cast<size_t>(config.vocab_size));

@@ -9,7 +9,8 @@ namespace egmla::cli {
 
 absl::StatusOr<std::vector<int32_t>> ParseTokenIds(absl::string_view text) {
   std::vector<int32_t> ids;
-  for (absl::string_view item : absl::StrSplit(text, absl::ByAnyChar(", \t\r\n"), absl::SkipEmpty())) {
+  for (absl::string_view item :
+       absl::StrSplit(text, absl::ByAnyChar(", \t\r\n"), absl::SkipEmpty())) {
     int32_t id;
     if (!absl::SimpleAtoi(item, &id) || id < 0) {
       return absl::InvalidArgumentError(

@@ -47,8 +47,8 @@ void ApplyRope(const RopeParams& p) {
   const int64_t half = p.rope_dim / 2;
   std::vector<float> inv_freq(half);
   for (int64_t i = 0; i < half; ++i) {
-    inv_freq[i] = static_cast<float>(std::pow(static_cast<double>(p.theta),
-                                              -2.0 * static_cast<double>(i) / p.rope_dim));
+    inv_freq[i] = static_cast<float>(
+        std::pow(static_cast<double>(p.theta), -2.0 * static_cast<double>(i) / p.rope_dim));
   }
   for (int64_t r = 0; r < p.rows; ++r) {
     const float pos = static_cast<float>(p.positions[r]);

@@ -50,13 +50,21 @@ TEST(OpsCpuTest, RopeRotatesTheDocumentedPairs) {
   for (bool interleave : {true, false}) {
     std::vector<float> x = {1, 2, 3, 4};  // one head of width 4
     int32_t pos = 3;
-    ApplyRope({.x = x.data(), .positions = &pos, .rows = 1, .row_stride = 4, .num_heads = 1,
-               .head_stride = 4, .offset = 0, .rope_dim = 4, .theta = theta,
+    ApplyRope({.x = x.data(),
+               .positions = &pos,
+               .rows = 1,
+               .row_stride = 4,
+               .num_heads = 1,
+               .head_stride = 4,
+               .offset = 0,
+               .rope_dim = 4,
+               .theta = theta,
                .interleave = interleave});
     // Pair 0 rotates by 3 rad, pair 1 by 3 * 10000^(-1/2) rad.
     const float a0 = 3.0f, a1 = 3.0f / 100.0f;
     auto rot = [](float a, float b, float ang) {
-      return std::pair{a * std::cos(ang) - b * std::sin(ang), b * std::cos(ang) + a * std::sin(ang)};
+      return std::pair{a * std::cos(ang) - b * std::sin(ang),
+                       b * std::cos(ang) + a * std::sin(ang)};
     };
     auto [p0a, p0b] = interleave ? rot(1, 2, a0) : rot(1, 3, a0);
     auto [p1a, p1b] = interleave ? rot(3, 4, a1) : rot(2, 4, a1);

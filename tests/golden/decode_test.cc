@@ -66,7 +66,8 @@ TEST(GoldenDecodeTest, EveryVariantMatchesTheReferenceAndDecodesIncrementally) {
         steps.insert(steps.end(), row.begin(), row.end());
       }
       ASSERT_EQ(steps.size(), full.size());
-      for (size_t i = 0; i < full.size(); ++i) ASSERT_NEAR(steps[i], full[i], 1e-5f * MaxAbs(full)) << i;
+      for (size_t i = 0; i < full.size(); ++i)
+        ASSERT_NEAR(steps[i], full[i], 1e-5f * MaxAbs(full)) << i;
     }
   }
 }
