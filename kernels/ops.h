@@ -11,11 +11,20 @@
 
 namespace egmla::ops {
 
-// y = x · wᵀ, the layout of a torch nn.Linear weight.
+// y = x · wᵀ, the layout of a torch nn.Linear weight. Batch-invariant: row r of y is bitwise the
+// same whatever `rows` is and whatever the other rows hold (OpenBLAS's sgemm is not: its blocking
+// changes with the number of rows).
 void Linear(const float* x,  // [rows, in]
             const float* w,  // [out, in]
             float* y,        // [rows, out]
             int64_t rows, int64_t in, int64_t out);
+
+// Linear through OpenBLAS's sgemm: faster for many rows, but a row's result depends on the batch.
+// Only for work done once outside the serving path (the gate tables at load time).
+void LinearBulk(const float* x,  // [rows, in]
+                const float* w,  // [out, in]
+                float* y,        // [rows, out]
+                int64_t rows, int64_t in, int64_t out);
 
 // y = x * rsqrt(mean(x²) + eps) * w, per row. y may alias x.
 void RmsNorm(const float* x,  // [rows, width]

@@ -18,7 +18,7 @@ Gates::Gates(const ModelConfig& config, const ModelWeights& weights, GateMode mo
   const int64_t vocab = config.vocab_size, d_e = config.gate_embedding_dim, d = config.gate_dim();
   for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
     std::vector<float>& table = tables_.emplace_back(vocab * d);
-    ops::Linear(weights.gate_embedding(l / config.gate_layer_group_size),
+    ops::LinearBulk(weights.gate_embedding(l / config.gate_layer_group_size),
                 weights.layer(l).gate_up_proj, table.data(), vocab, d_e, d);
   }
 }

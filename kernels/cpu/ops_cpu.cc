@@ -9,7 +9,7 @@
 
 namespace egmla::ops {
 
-void Linear(const float* x, const float* w, float* y, int64_t rows, int64_t in, int64_t out) {
+void LinearBulk(const float* x, const float* w, float* y, int64_t rows, int64_t in, int64_t out) {
   if (rows == 0 || out == 0) return;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows),
               static_cast<int>(out), static_cast<int>(in), 1.0f, x, static_cast<int>(in), w,

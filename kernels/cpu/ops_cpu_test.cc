@@ -30,6 +30,37 @@ TEST(OpsCpuTest, LinearMatchesNaiveProduct) {
   }
 }
 
+TEST(OpsCpuTest, LinearBulkMatchesLinear) {
+  const int64_t rows = 9, in = 37, out = 70;
+  auto x = Random(rows * in, 3), w = Random(out * in, 4);
+  std::vector<float> a(rows * out), b(rows * out);
+  Linear(x.data(), w.data(), a.data(), rows, in, out);
+  LinearBulk(x.data(), w.data(), b.data(), rows, in, out);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-4);
+}
+
+// A request's results may not depend on what else is in the batch (DESIGN §4).
+TEST(OpsCpuTest, LinearIsBatchInvariant) {
+  for (int64_t in : {16, 37, 768}) {
+    for (int64_t out : {17, 130, 1536}) {
+      const int64_t all = 40;
+      auto x = Random(all * in, 5), w = Random(out * in, 6);
+      std::vector<float> reference(all * out);
+      Linear(x.data(), w.data(), reference.data(), all, in, out);
+      for (int64_t rows : {1, 2, 3, 4, 5, 9, 17, 33}) {
+        for (int64_t first : {int64_t{0}, int64_t{3}}) {
+          std::vector<float> y(rows * out);
+          Linear(x.data() + first * in, w.data(), y.data(), rows, in, out);
+          for (int64_t i = 0; i < rows * out; ++i) {
+            ASSERT_EQ(y[i], reference[first * out + i])
+                << "in " << in << " out " << out << " rows " << rows << " first " << first;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(OpsCpuTest, RmsNormHasUnitRootMeanSquare) {
   std::vector<float> x = {3, 4}, w = {1, 1}, y(2);
   RmsNorm(x.data(), w.data(), y.data(), 1, 2, 0.0f);
