@@ -163,6 +163,9 @@ struct BadCase {
   std::string named = "";  // the field the error names, when not `field`
 };
 
+// Keeps ctest's test names readable (gtest would otherwise dump the struct's bytes).
+void PrintTo(const BadCase& bad, std::ostream* os) { *os << bad.name; }
+
 class BadConfigTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadConfigTest, ErrorNamesField) {
