@@ -5,12 +5,12 @@
 namespace egmla {
 
 enum class FinishReason {
-  kNone,           // still running
-  kLength,         // max_tokens reached (also when the context limit binds at the same time)
-  kStop,           // eos or a stop token id
-  kStopSequence,   // a stop sequence matched on text
-  kAborted,        // Abort, a cancelled call, a passed deadline, or drain timeout
-  kContextLimit,   // the model's context is full
+  kNone,          // still running
+  kLength,        // max_tokens reached (also when the context limit binds at the same time)
+  kStop,          // eos or a stop token id
+  kStopSequence,  // a stop sequence matched on text
+  kAborted,       // Abort, a cancelled call, a passed deadline, or drain timeout
+  kContextLimit,  // the model's context is full
 };
 
 // "length", "stop", "stop_sequence", "aborted", "context_limit" (metric labels); "" for kNone.

@@ -20,18 +20,18 @@ struct SamplingParams {
 };
 
 struct StoppingParams {
-  int64_t max_tokens = 256;               // > 0: already resolved from the server default
-  int64_t min_tokens = 0;                 // eos and stop ids are masked until reached
+  int64_t max_tokens = 256;  // > 0: already resolved from the server default
+  int64_t min_tokens = 0;    // eos and stop ids are masked until reached
   std::vector<int32_t> stop_token_ids;
-  std::vector<int32_t> eos_token_ids;     // the model's; ignored when ignore_eos
+  std::vector<int32_t> eos_token_ids;  // the model's; ignored when ignore_eos
   bool ignore_eos = false;
-  int64_t max_context_tokens = 0;         // prompt + output may not exceed this
+  int64_t max_context_tokens = 0;  // prompt + output may not exceed this
 };
 
 // What a request asks back besides tokens.
 struct OutputOptions {
   bool return_logprobs = false;
-  int32_t top_logprobs = 0;  // [0, 20]
+  int32_t top_logprobs = 0;             // [0, 20]
   bool return_prompt_logprobs = false;  // bypasses the prefix cache
 };
 

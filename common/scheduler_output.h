@@ -49,12 +49,14 @@ struct TopLogprobs {
 // The runner's result for ScheduledRequest i of the same step.
 struct SampledOutput {
   RequestId request_id = 0;
-  int32_t token_id = -1;          // -1 when the request did not sample this step
-  float logprob = 0.0f;           // of token_id, when return_logprobs
-  TopLogprobs top_logprobs;       // when top_logprobs > 0
+  int32_t token_id = -1;     // -1 when the request did not sample this step
+  float logprob = 0.0f;      // of token_id, when return_logprobs
+  TopLogprobs top_logprobs;  // when top_logprobs > 0
   // When return_prompt_logprobs: log p(prompt[p + 1] | prompt[0..p]) for each position p of this
-  // chunk that a prompt token follows, in order (a whole prompt yields T - 1 entries).
+  // chunk that a prompt token follows, in order, starting at p = prompt_logprobs_start (a whole
+  // prompt yields T - 1 entries; a recomputed chunk after preemption repeats earlier ones).
   std::vector<float> prompt_logprobs;
+  int64_t prompt_logprobs_start = 0;
 };
 
 struct ModelRunnerOutput {

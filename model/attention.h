@@ -1,36 +1,38 @@
-// One attention layer over the new tokens of a sequence, reading and extending its cache.
+// One attention layer over a batch of sequences: the new tokens of every sequence attend to its
+// cached tokens and to each other (causally), and their cache rows are written. Projections run
+// over the whole batch at once (ops::Linear is batch-invariant); the attention core runs per
+// sequence.
 #ifndef EGMLA_MODEL_ATTENTION_H_
 #define EGMLA_MODEL_ATTENTION_H_
 
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include "model/config.h"
 #include "model/gate.h"
+#include "model/kv_view.h"
 #include "model/weights.h"
 
 namespace egmla {
 
-struct AttentionInputs {
-  const ModelConfig* config;
-  const LayerWeights* weights;
-  const Gates* gates;  // eg_mla only
-  int64_t layer;
-  const float* x;    // [n, hidden], normed input of the new tokens
-  int64_t num_new;   // n
-  int64_t num_past;  // tokens already cached; new token i is at position num_past+i
-  std::span<const int32_t> token_ids;  // [num_past + n]: every token of the sequence
-  std::vector<float>* layer_cache;     // [num_past, per-layer width]; grown to num_past + n rows
-  float* out;                          // [n, hidden]
+struct AttentionBatch {
+  const ModelConfig* config = nullptr;
+  const LayerWeights* weights = nullptr;
+  const Gates* gates = nullptr;  // eg_mla only
+  int64_t layer = 0;
+  const float* x = nullptr;            // [num_rows, hidden], normed input of the new tokens
+  const int32_t* token_ids = nullptr;  // [num_rows]
+  const int32_t* positions = nullptr;  // [num_rows]
+  int64_t num_rows = 0;
+  std::span<const SequenceSlice> sequences;  // their rows partition [0, num_rows)
+  float* out = nullptr;                      // [num_rows, hidden]
 };
 
-void MhaAttention(const AttentionInputs& in);
+// REQUIRES: each sequence's storage has room for num_total() rows; for eg_mla up_projected, the
+// token-id table already holds the ids of every position up to num_total().
+void MhaAttention(const AttentionBatch& batch);
 // mla and eg_mla (both gate placements).
-void LatentAttention(const AttentionInputs& in);
-
-// Rows of `positions` for the new tokens: num_past, num_past+1, ...
-std::vector<int32_t> NewPositions(int64_t num_past, int64_t num_new);
+void LatentAttention(const AttentionBatch& batch);
 
 }  // namespace egmla
 

@@ -19,7 +19,7 @@ Gates::Gates(const ModelConfig& config, const ModelWeights& weights, GateMode mo
   for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
     std::vector<float>& table = tables_.emplace_back(vocab * d);
     ops::LinearBulk(weights.gate_embedding(l / config.gate_layer_group_size),
-                weights.layer(l).gate_up_proj, table.data(), vocab, d_e, d);
+                    weights.layer(l).gate_up_proj, table.data(), vocab, d_e, d);
   }
 }
 

@@ -46,68 +46,125 @@ void Model::Mlp(int64_t layer, const float* x, int64_t n, float* out) const {
   ops::Linear(gate.data(), w.mlp_down, out, n, inter, hidden);
 }
 
-absl::StatusOr<std::vector<float>> Model::Forward(std::span<const int32_t> token_ids,
-                                                  SequenceCache* cache) const {
-  const int64_t n = static_cast<int64_t>(token_ids.size());
-  const int64_t hidden = config_.hidden_size, vocab = config_.vocab_size;
-  for (int64_t i = 0; i < n; ++i) {
-    if (token_ids[i] < 0 || token_ids[i] >= vocab) {
-      return absl::InvalidArgumentError(absl::StrCat("token id ", token_ids[i], " at index ", i,
-                                                     " is outside the vocabulary [0, ", vocab,
+absl::Status Model::Validate(const BatchInput& batch) const {
+  const int64_t vocab = config_.vocab_size;
+  for (size_t i = 0; i < batch.token_ids.size(); ++i) {
+    if (batch.token_ids[i] < 0 || batch.token_ids[i] >= vocab) {
+      return absl::InvalidArgumentError(absl::StrCat("token id ", batch.token_ids[i], " at index ",
+                                                     i, " is outside the vocabulary [0, ", vocab,
                                                      ")"));
     }
   }
-  if (cache->length + n > config_.max_position_embeddings) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("sequence of ", cache->length + n, " tokens exceeds the context limit ",
-                     "(max_position_embeddings ", config_.max_position_embeddings, ")"));
+  int64_t next_row = 0;
+  for (const SequenceSlice& s : batch.sequences) {
+    if (s.first_row != next_row || s.num_new < 0 || s.num_past < 0) {
+      return absl::InternalError("batch sequences do not partition the rows");
+    }
+    next_row += s.num_new;
+    if (s.num_total() > config_.max_position_embeddings) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequence of ", s.num_total(), " tokens exceeds the context limit ",
+                       "(max_position_embeddings ", config_.max_position_embeddings, ")"));
+    }
   }
-  if (n == 0) return std::vector<float>();
-
-  // Every token of the sequence, for the gate of recomputed keys and values.
-  std::vector<int32_t> all_ids;
-  const bool keeps_ids = MakeCacheSpec(config_, DType::kF32).extra_bytes_per_token > 0;
-  if (keeps_ids) {
-    cache->token_ids.insert(cache->token_ids.end(), token_ids.begin(), token_ids.end());
-  } else {
-    all_ids.resize(cache->length);  // ids of past tokens are never read
-    all_ids.insert(all_ids.end(), token_ids.begin(), token_ids.end());
+  if (next_row != static_cast<int64_t>(batch.token_ids.size())) {
+    return absl::InternalError("batch sequences do not cover the token ids");
   }
-  const std::span<const int32_t> sequence_ids = keeps_ids ? cache->token_ids : all_ids;
+  for (int64_t r : batch.logit_rows) {
+    if (r < 0 || r >= next_row) return absl::InternalError("logit row outside the batch");
+  }
+  return absl::OkStatus();
+}
 
-  std::vector<float> h(n * hidden), normed(n * hidden), delta(n * hidden);  // [n, hidden]
-  for (int64_t i = 0; i < n; ++i) {
-    std::copy_n(weights_.embed() + token_ids[i] * hidden, hidden, h.data() + i * hidden);
+absl::StatusOr<std::vector<float>> Model::ForwardBatch(const BatchInput& batch) const {
+  EGMLA_RETURN_IF_ERROR(Validate(batch));
+  const int64_t rows = static_cast<int64_t>(batch.token_ids.size());
+  const int64_t hidden = config_.hidden_size, vocab = config_.vocab_size;
+  std::vector<int32_t> positions(rows);  // [rows]
+  for (const SequenceSlice& s : batch.sequences) {
+    for (int64_t i = 0; i < s.num_new; ++i) {
+      positions[s.first_row + i] = static_cast<int32_t>(s.num_past + i);
+      if (keeps_token_ids()) {
+        s.storage->token_ids[s.Slot(s.num_past + i)] = batch.token_ids[s.first_row + i];
+      }
+    }
+  }
+
+  std::vector<float> h(rows * hidden), normed(rows * hidden), delta(rows * hidden);
+  for (int64_t r = 0; r < rows; ++r) {
+    std::copy_n(weights_.embed() + batch.token_ids[r] * hidden, hidden, h.data() + r * hidden);
   }
   const float eps = static_cast<float>(config_.rms_norm_eps);
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
     const LayerWeights& w = weights_.layer(l);
-    ops::RmsNorm(h.data(), w.input_norm, normed.data(), n, hidden, eps);
-    const AttentionInputs in{.config = &config_,
-                             .weights = &w,
-                             .gates = gates_ ? &*gates_ : nullptr,
-                             .layer = l,
-                             .x = normed.data(),
-                             .num_new = n,
-                             .num_past = cache->length,
-                             .token_ids = sequence_ids,
-                             .layer_cache = &cache->layers[l],
-                             .out = delta.data()};
+    ops::RmsNorm(h.data(), w.input_norm, normed.data(), rows, hidden, eps);
+    const AttentionBatch attention{.config = &config_,
+                                   .weights = &w,
+                                   .gates = gates_ ? &*gates_ : nullptr,
+                                   .layer = l,
+                                   .x = normed.data(),
+                                   .token_ids = batch.token_ids.data(),
+                                   .positions = positions.data(),
+                                   .num_rows = rows,
+                                   .sequences = batch.sequences,
+                                   .out = delta.data()};
     if (config_.is_latent()) {
-      LatentAttention(in);
+      LatentAttention(attention);
     } else {
-      MhaAttention(in);
+      MhaAttention(attention);
     }
-    for (int64_t k = 0; k < n * hidden; ++k) h[k] += delta[k];
-    ops::RmsNorm(h.data(), w.post_attn_norm, normed.data(), n, hidden, eps);
-    Mlp(l, normed.data(), n, delta.data());
-    for (int64_t k = 0; k < n * hidden; ++k) h[k] += delta[k];
+    for (int64_t k = 0; k < rows * hidden; ++k) h[k] += delta[k];
+    ops::RmsNorm(h.data(), w.post_attn_norm, normed.data(), rows, hidden, eps);
+    Mlp(l, normed.data(), rows, delta.data());
+    for (int64_t k = 0; k < rows * hidden; ++k) h[k] += delta[k];
   }
-  cache->length += n;
 
-  ops::RmsNorm(h.data(), weights_.final_norm(), normed.data(), n, hidden, eps);
-  std::vector<float> logits(n * vocab);  // [n, vocab]
-  ops::Linear(normed.data(), weights_.lm_head(), logits.data(), n, hidden, vocab);
+  const int64_t num_logits = static_cast<int64_t>(batch.logit_rows.size());
+  std::vector<float> last(num_logits * hidden);  // [num_logits, hidden]
+  for (int64_t i = 0; i < num_logits; ++i) {
+    ops::RmsNorm(h.data() + batch.logit_rows[i] * hidden, weights_.final_norm(),
+                 last.data() + i * hidden, 1, hidden, eps);
+  }
+  std::vector<float> logits(num_logits * vocab);  // [num_logits, vocab]
+  ops::Linear(last.data(), weights_.lm_head(), logits.data(), num_logits, hidden, vocab);
+  return logits;
+}
+
+absl::StatusOr<std::vector<float>> Model::Forward(std::span<const int32_t> token_ids,
+                                                  SequenceCache* cache) const {
+  const int64_t n = static_cast<int64_t>(token_ids.size());
+  const int64_t total = cache->length + n;
+  if (total > config_.max_position_embeddings) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sequence of ", total, " tokens exceeds the context limit ",
+                     "(max_position_embeddings ", config_.max_position_embeddings, ")"));
+  }
+  const CacheSpec spec = cache_spec();
+  KvStorage storage;
+  for (std::vector<float>& layer : cache->layers) {
+    layer.resize(total * spec.elements_per_token_per_layer);
+    storage.layers.push_back(layer.data());
+  }
+  if (keeps_token_ids()) {
+    cache->token_ids.resize(total);
+    storage.token_ids = cache->token_ids.data();
+  }
+  BatchInput batch{.token_ids = std::vector<int32_t>(token_ids.begin(), token_ids.end()),
+                   .sequences = {{.first_row = 0,
+                                  .num_new = n,
+                                  .num_past = cache->length,
+                                  .storage = &storage,
+                                  .block_table = nullptr}}};
+  for (int64_t r = 0; r < n; ++r) batch.logit_rows.push_back(r);
+  absl::StatusOr<std::vector<float>> logits = ForwardBatch(batch);
+  if (logits.ok()) {
+    cache->length = total;
+  } else {  // leave the cache as it was
+    for (std::vector<float>& layer : cache->layers) {
+      layer.resize(cache->length * spec.elements_per_token_per_layer);
+    }
+    if (keeps_token_ids()) cache->token_ids.resize(cache->length);
+  }
   return logits;
 }
 

@@ -12,10 +12,18 @@
 #include "kvcache/cache_spec.h"
 #include "model/config.h"
 #include "model/gate.h"
+#include "model/kv_view.h"
 #include "model/sequence_cache.h"
 #include "model/weights.h"
 
 namespace egmla {
+
+// A batch of sequences, each computing its next tokens against its own cache.
+struct BatchInput {
+  std::vector<int32_t> token_ids;        // [num_rows]: the new tokens, sequence after sequence
+  std::vector<SequenceSlice> sequences;  // their rows partition [0, num_rows), in order
+  std::vector<int64_t> logit_rows;       // rows whose logits are wanted, ascending
+};
 
 struct ModelOptions {
   GateMode gate_mode = GateMode::kTable;  // eg_mla only
@@ -34,16 +42,27 @@ class Model {
   CacheSpec cache_spec() const;  // fp32 on CPU
   SequenceCache NewCache() const;
 
-  // Runs `token_ids` (the next tokens of the sequence in `cache`), appends them to the cache and
-  // returns their logits [n, vocab]; row i predicts the token after token_ids[i].
+  // Runs a batch: writes every new token's cache rows (and, where kept, its id) through its
+  // sequence's slots and returns the logits of `logit_rows` ([logit_rows.size(), vocab]; the
+  // logits of row r predict the token after token_ids[r]). Each row's result is bitwise
+  // independent of the rest of the batch.
+  // REQUIRES: each sequence's storage has room for num_total() positions.
   // Errors: a token id outside [0, vocab), a sequence longer than max_position_embeddings.
+  absl::StatusOr<std::vector<float>> ForwardBatch(const BatchInput& batch) const;
+
+  // One sequence with a contiguous cache: runs `token_ids` (its next tokens), appends them to
+  // `cache` and returns their logits [n, vocab].
   absl::StatusOr<std::vector<float>> Forward(std::span<const int32_t> token_ids,
                                              SequenceCache* cache) const;
+
+  // Whether the cache keeps each token's id (eg_mla with the up-projected gate).
+  bool keeps_token_ids() const { return cache_spec().extra_bytes_per_token > 0; }
 
  private:
   Model(ModelConfig config, ModelWeights weights)
       : config_(std::move(config)), weights_(std::move(weights)) {}
 
+  absl::Status Validate(const BatchInput& batch) const;
   void Mlp(int64_t layer, const float* x, int64_t n, float* out) const;
 
   ModelConfig config_;

@@ -11,39 +11,16 @@
 #include "model/kv_size.h"
 #include "model/random_model.h"
 #include "model/tensor_names.h"
+#include "model/test_models.h"
 
 namespace egmla {
 namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kBase[] = R"("vocab_size": 61, "hidden_size": 32, "intermediate_size": 48,
-    "num_hidden_layers": 3, "num_attention_heads": 4, "max_position_embeddings": 64,
-    "qk_nope_head_dim": 8, "qk_rope_head_dim": 4, "v_head_dim": 6)";
-
-struct Variant {
-  std::string name;
-  std::string json;  // extra config fields
-};
-
-std::vector<Variant> Variants() {
-  return {
-      {"mha", R"("attention_type": "mha", "head_dim": 8, "rope_interleave": false)"},
-      {"mla", R"("attention_type": "mla", "kv_lora_rank": 12)"},
-      {"mla_qlora", R"("attention_type": "mla", "kv_lora_rank": 12, "q_lora_rank": 16,
-                       "rope_interleave": false)"},
-      {"egmla_up", R"("attention_type": "eg_mla", "kv_lora_rank": 6, "gate_embedding_dim": 5,
-                      "gate_layer_group_size": 2)"},
-      {"egmla_latent", R"("attention_type": "eg_mla", "kv_lora_rank": 6, "gate_embedding_dim": 5,
-                          "gate_placement": "latent", "tie_word_embeddings": true)"},
-  };
-}
-
-ModelConfig Config(const Variant& v) {
-  absl::StatusOr<ModelConfig> c = ParseModelConfig(absl::StrCat("{", kBase, ",", v.json, "}"));
-  EXPECT_TRUE(c.ok()) << v.name << ": " << c.status();
-  return *c;
-}
+using testing::MakeTestModel;
+using testing::TestConfig;
+using testing::TestVariants;
 
 std::map<std::string, TensorView> Views(const ModelConfig& c,
                                         const std::map<std::string, std::vector<float>>& w) {
@@ -52,13 +29,6 @@ std::map<std::string, TensorView> Views(const ModelConfig& c,
     views[spec.name] = {.data = w.at(spec.name).data(), .dtype = DType::kF32, .shape = spec.shape};
   }
   return views;
-}
-
-std::unique_ptr<Model> MakeModel(const ModelConfig& c, GateMode mode = GateMode::kTable) {
-  const auto w = RandomWeights(c, 7);
-  absl::StatusOr<ModelWeights> weights = ModelWeights::Bind(c, Views(c, w));
-  EXPECT_TRUE(weights.ok()) << weights.status();
-  return *Model::FromWeights(c, *std::move(weights), {.gate_mode = mode});
 }
 
 const std::vector<int32_t> kPrompt = {3, 17, 60, 0, 17, 42, 3, 3, 9, 25, 17, 5};
@@ -70,10 +40,10 @@ float MaxAbs(const std::vector<float>& v) {
 }
 
 TEST(ModelTest, IncrementalDecodingEqualsFullPass) {
-  for (const Variant& v : Variants()) {
+  for (const testing::TestVariant& v : TestVariants()) {
     SCOPED_TRACE(v.name);
-    const ModelConfig c = Config(v);
-    auto model = MakeModel(c);
+    const ModelConfig c = TestConfig(v);
+    auto model = MakeTestModel(c);
     SequenceCache full_cache = model->NewCache();
     std::vector<float> full = *model->Forward(kPrompt, &full_cache);
     ASSERT_EQ(full.size(), kPrompt.size() * c.vocab_size);
@@ -92,10 +62,10 @@ TEST(ModelTest, IncrementalDecodingEqualsFullPass) {
 }
 
 TEST(ModelTest, CacheHoldsOnlyWhatCacheSpecCounts) {
-  for (const Variant& v : Variants()) {
+  for (const testing::TestVariant& v : TestVariants()) {
     SCOPED_TRACE(v.name);
-    const ModelConfig c = Config(v);
-    auto model = MakeModel(c);
+    const ModelConfig c = TestConfig(v);
+    auto model = MakeTestModel(c);
     SequenceCache cache = model->NewCache();
     ASSERT_TRUE(model->Forward(kPrompt, &cache).ok());
     const CacheSpec spec = model->cache_spec();
@@ -110,11 +80,11 @@ TEST(ModelTest, CacheHoldsOnlyWhatCacheSpecCounts) {
 }
 
 TEST(ModelTest, GateTableAndOnTheFlyAgree) {
-  for (const Variant& v : Variants()) {
-    const ModelConfig c = Config(v);
+  for (const testing::TestVariant& v : TestVariants()) {
+    const ModelConfig c = TestConfig(v);
     if (!c.is_eg_mla()) continue;
     SCOPED_TRACE(v.name);
-    auto table = MakeModel(c, GateMode::kTable), fly = MakeModel(c, GateMode::kOnTheFly);
+    auto table = MakeTestModel(c, GateMode::kTable), fly = MakeTestModel(c, GateMode::kOnTheFly);
     SequenceCache a = table->NewCache(), b = fly->NewCache();
     std::vector<float> la = *table->Forward(kPrompt, &a), lb = *fly->Forward(kPrompt, &b);
     for (size_t i = 0; i < la.size(); ++i) ASSERT_NEAR(la[i], lb[i], 1e-4f * MaxAbs(la));
@@ -122,18 +92,18 @@ TEST(ModelTest, GateTableAndOnTheFlyAgree) {
 }
 
 TEST(ModelTest, RefusesOutOfVocabAndOverlongInput) {
-  const ModelConfig c = Config(Variants()[1]);
-  auto model = MakeModel(c);
+  const ModelConfig c = TestConfig(TestVariants()[1]);
+  auto model = MakeTestModel(c);
   SequenceCache cache = model->NewCache();
   const std::vector<int32_t> bad = {1, 61};
   EXPECT_THAT(model->Forward(bad, &cache).status().ToString(), HasSubstr("token id 61"));
-  const std::vector<int32_t> too_long(65, 1);
+  const std::vector<int32_t> too_long(513, 1);
   EXPECT_THAT(model->Forward(too_long, &cache).status().ToString(),
               HasSubstr("max_position_embeddings"));
 }
 
 TEST(ModelTest, BindNamesMissingWrongShapedAndUnexplainedTensors) {
-  const ModelConfig c = Config(Variants()[3]);
+  const ModelConfig c = TestConfig(TestVariants()[3]);
   const auto w = RandomWeights(c, 1);
   const std::string kv_b = "model.layers.1.self_attn.kv_b_proj.weight";
 

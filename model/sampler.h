@@ -11,7 +11,6 @@
 
 namespace egmla {
 
-
 // Picks the next token from `logits` ([vocab], raw). The Philox counter of the draw is
 // output_ids.size(), the number of tokens the request has generated so far.
 int32_t SampleToken(std::span<const float> logits, const SamplingParams& params,

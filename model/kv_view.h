@@ -1,0 +1,43 @@
+// Where the cache rows of the sequences in a batch live. The paged cache (ModelRunner) and the
+// contiguous cache of one sequence (SequenceCache, offline tools) are both read through this.
+#ifndef EGMLA_MODEL_KV_VIEW_H_
+#define EGMLA_MODEL_KV_VIEW_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "common/ids.h"
+
+namespace egmla {
+
+struct KvStorage {
+  // Per layer: paged [num_blocks, block_size, width], or contiguous [capacity, width]; width is
+  // CacheSpec::elements_per_token_per_layer.
+  std::vector<float*> layers;
+  // [num_blocks, block_size] or [capacity]; null unless the config keeps token ids (eg_mla with
+  // the up-projected gate).
+  int32_t* token_ids = nullptr;
+  int64_t block_size = 1;
+};
+
+// One sequence's share of a batch.
+struct SequenceSlice {
+  int64_t first_row = 0;  // row of its first new token in the batch
+  int64_t num_new = 0;    // new tokens, at positions num_past .. num_past + num_new - 1
+  int64_t num_past = 0;   // tokens already in the cache
+  const KvStorage* storage = nullptr;
+  // [ceil((num_past + num_new) / block_size)] block ids; null when the storage is contiguous.
+  const BlockId* block_table = nullptr;
+
+  int64_t num_total() const { return num_past + num_new; }
+  // Index of position `pos`'s row within a layer's storage (and the token-id table).
+  int64_t Slot(int64_t pos) const {
+    if (block_table == nullptr) return pos;
+    const int64_t bs = storage->block_size;
+    return static_cast<int64_t>(block_table[pos / bs]) * bs + pos % bs;
+  }
+};
+
+}  // namespace egmla
+
+#endif  // EGMLA_MODEL_KV_VIEW_H_

@@ -1,0 +1,37 @@
+// The storage of the paged KV cache (DESIGN §4): per layer one [num_blocks, block_size, width]
+// tensor (latent and rope key contiguous per token for mla / eg_mla; K then V for mha), plus for
+// eg_mla with the up-projected gate one [num_blocks, block_size] int32 token-id table. kvcache/
+// decides which blocks a request owns; this only holds the bytes.
+#ifndef EGMLA_MODEL_PAGED_KV_CACHE_H_
+#define EGMLA_MODEL_PAGED_KV_CACHE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "kvcache/cache_spec.h"
+#include "model/kv_view.h"
+
+namespace egmla {
+
+class PagedKvCache {
+ public:
+  // REQUIRES: spec.dtype is f32 (the CPU cache dtype).
+  PagedKvCache(const CacheSpec& spec, bool keeps_token_ids, int64_t num_blocks, int64_t block_size);
+  PagedKvCache(const PagedKvCache&) = delete;
+  PagedKvCache& operator=(const PagedKvCache&) = delete;
+
+  const KvStorage& storage() const { return storage_; }
+  int64_t num_blocks() const { return num_blocks_; }
+  int64_t block_size() const { return storage_.block_size; }
+  size_t num_bytes() const;
+
+ private:
+  int64_t num_blocks_;
+  std::vector<std::vector<float>> layers_;  // [num_layers][num_blocks * block_size * width]
+  std::vector<int32_t> token_ids_;          // [num_blocks * block_size], or empty
+  KvStorage storage_;
+};
+
+}  // namespace egmla
+
+#endif  // EGMLA_MODEL_PAGED_KV_CACHE_H_
