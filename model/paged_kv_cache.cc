@@ -6,22 +6,20 @@ PagedKvCache::PagedKvCache(const CacheSpec& spec, bool keeps_token_ids, int64_t 
                            int64_t block_size)
     : num_blocks_(num_blocks) {
   const int64_t slots = num_blocks * block_size;
-  layers_.resize(spec.num_layers);
-  for (std::vector<float>& layer : layers_) {
-    layer.assign(slots * spec.elements_per_token_per_layer, 0.0f);
-    storage_.layers.push_back(layer.data());
+  const int64_t layer_floats = slots * spec.elements_per_token_per_layer;
+  for (int64_t l = 0; l < spec.num_layers; ++l) {
+    layers_.emplace_back(new float[layer_floats]);
+    storage_.layers.push_back(layers_.back().get());
+    num_bytes_ += layer_floats * sizeof(float);
   }
   if (keeps_token_ids) {
-    token_ids_.assign(slots, 0);
-    storage_.token_ids = token_ids_.data();
+    token_ids_.reset(new int32_t[slots]);
+    storage_.token_ids = token_ids_.get();
+    num_bytes_ += slots * sizeof(int32_t);
   }
   storage_.block_size = block_size;
 }
 
-size_t PagedKvCache::num_bytes() const {
-  size_t n = token_ids_.size() * sizeof(int32_t);
-  for (const auto& layer : layers_) n += layer.size() * sizeof(float);
-  return n;
-}
+size_t PagedKvCache::num_bytes() const { return num_bytes_; }
 
 }  // namespace egmla

@@ -6,6 +6,7 @@
 #define EGMLA_MODEL_PAGED_KV_CACHE_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "kvcache/cache_spec.h"
@@ -27,8 +28,11 @@ class PagedKvCache {
 
  private:
   int64_t num_blocks_;
-  std::vector<std::vector<float>> layers_;  // [num_layers][num_blocks * block_size * width]
-  std::vector<int32_t> token_ids_;          // [num_blocks * block_size], or empty
+  // Left uninitialised: pages are only touched when tokens are written, so a large
+  // --kv-cache-memory costs nothing up front. Every slot is written before it is read.
+  std::vector<std::unique_ptr<float[]>> layers_;  // [num_layers][num_blocks * block_size * width]
+  std::unique_ptr<int32_t[]> token_ids_;          // [num_blocks * block_size], or null
+  size_t num_bytes_ = 0;
   KvStorage storage_;
 };
 

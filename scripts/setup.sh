@@ -6,6 +6,9 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libabsl-dev nlohmann-json3-dev libopenblas-dev
+  libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
+  prometheus-cpp-dev libspdlog-dev libfmt-dev
+  python3-grpcio python3-protobuf prometheus
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-numpy
   clang-format

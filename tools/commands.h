@@ -43,6 +43,7 @@ struct RunOptions {
   std::string gate_mode;
   uint32_t max_tokens = 0;  // 0 = default_max_tokens
   uint32_t default_max_tokens = 256;
+  int64_t kv_cache_memory_bytes = int64_t{1} << 30;
   bool ignore_eos = false;
   bool seed_set = false;
   SamplingParams sampling;

@@ -1,5 +1,5 @@
 // `egmla run`: offline generation for one prompt or a file of prompts, one output line each.
-// Until the engine exists (issue 3) prompts run one after another through the model directly.
+// All prompts run through the engine at once (continuous batching); outputs print in order.
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -7,6 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status.h"
+#include "engine/collecting_sink.h"
+#include "engine/engine.h"
+#include "kvcache/capacity.h"
 #include "model/model.h"
 #include "model/sampler.h"
 #include "tools/cli_util.h"
@@ -45,45 +48,43 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> ReadPrompts(const RunOptions& 
   return prompts;
 }
 
-// Generates until eos (unless ignored), max_tokens or the context limit.
-absl::StatusOr<std::vector<int32_t>> Generate(const Model& model,
-                                              const std::vector<int32_t>& prompt,
-                                              const RunOptions& o, const SamplingParams& sampling) {
-  const ModelConfig& config = model.config();
-  if (static_cast<int64_t>(prompt.size()) >= config.max_position_embeddings) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "prompt of ", prompt.size(), " tokens leaves no room for one more token (context limit ",
-        config.max_position_embeddings, ")"));
-  }
-  const uint32_t max_tokens = o.max_tokens ? o.max_tokens : o.default_max_tokens;
-  SequenceCache cache = model.NewCache();
-  std::vector<int32_t> output;
-  std::span<const int32_t> next = prompt;
-  while (output.size() < max_tokens &&
-         cache.length + static_cast<int64_t>(next.size()) < config.max_position_embeddings + 1) {
-    EGMLA_ASSIGN_OR_RETURN(std::vector<float> logits, model.Forward(next, &cache));
-    const std::span<const float> last =
-        std::span<const float>(logits).last(static_cast<size_t>(config.vocab_size));
-    const int32_t token = SampleToken(last, sampling, prompt, output);
-    output.push_back(token);
-    const auto& eos = config.eos_token_ids;
-    if (!o.ignore_eos && std::find(eos.begin(), eos.end(), token) != eos.end()) break;
-    if (cache.length >= config.max_position_embeddings) break;
-    next = std::span<const int32_t>(&output.back(), 1);
-  }
-  return output;
-}
-
 absl::Status RunImpl(const RunOptions& o) {
   if (o.model_dir.empty()) return absl::InvalidArgumentError("--model is required");
   EGMLA_ASSIGN_OR_RETURN(auto prompts, ReadPrompts(o));
   EGMLA_ASSIGN_OR_RETURN(auto model, LoadModelForCli(o.model_dir, o.gate_mode));
   SamplingParams sampling = o.sampling;
   if (!o.seed_set) sampling.seed = std::random_device()();
-  for (const auto& prompt : prompts) {
-    EGMLA_ASSIGN_OR_RETURN(std::vector<int32_t> output, Generate(*model, prompt, o, sampling));
-    std::cout << absl::StrJoin(output, " ") << std::endl;
+  const int32_t block_size = 16;
+  SchedulerConfig config{
+      .block_size = block_size,
+      .num_blocks = NumBlocksForMemory(o.kv_cache_memory_bytes, model->cache_spec(), block_size)};
+  config.max_queued_requests = std::max<int64_t>(config.max_queued_requests, prompts.size());
+  EGMLA_RETURN_IF_ERROR(ValidateSchedulerConfig(config));
+
+  // Every prompt goes in at once; continuous batching runs them together.
+  Engine engine(*model, config);
+  std::vector<std::shared_ptr<CollectingSink>> sinks;
+  for (std::vector<int32_t>& prompt : prompts) {
+    sinks.push_back(std::make_shared<CollectingSink>());
+    engine.Submit({.prompt_ids = std::move(prompt),
+                   .sampling = sampling,
+                   .stopping = {.max_tokens = o.max_tokens ? o.max_tokens : o.default_max_tokens,
+                                .ignore_eos = o.ignore_eos},
+                   .sink = sinks.back()});
   }
+  for (size_t i = 0; i < sinks.size(); ++i) {
+    const std::vector<RequestOutput> outputs = sinks[i]->Wait();
+    if (!outputs.back().error.ok()) {
+      return absl::Status(outputs.back().error.code(),
+                          absl::StrCat("prompt ", i + 1, ": ", outputs.back().error.message()));
+    }
+    std::vector<int32_t> ids;
+    for (const RequestOutput& out : outputs) {
+      ids.insert(ids.end(), out.token_ids.begin(), out.token_ids.end());
+    }
+    std::cout << absl::StrJoin(ids, " ") << "\n";
+  }
+  std::cout.flush();
   return absl::OkStatus();
 }
 

@@ -1,0 +1,237 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace egmla {
+namespace {
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+Engine::Engine(const Model& model, const SchedulerConfig& config, EngineObserver* observer)
+    : model_(model),
+      observer_(observer),
+      scheduler_(config),
+      runner_(model, config.num_blocks, config.block_size),
+      thread_([this] { Loop(); }) {}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+RequestId Engine::Submit(EngineRequest request) {
+  const RequestId id = next_id_.fetch_add(1);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    submissions_.push_back({id, std::move(request), Clock::now()});
+  }
+  wake_.notify_one();
+  return id;
+}
+
+void Engine::Abort(RequestId request_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    aborts_.push_back(request_id);
+  }
+  wake_.notify_one();
+}
+
+EngineStats Engine::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void Engine::Loop() {
+  while (DrainInbox(/*wait=*/!scheduler_.HasWork())) {
+    if (scheduler_.HasWork()) Step();
+  }
+  AbortAll();
+}
+
+bool Engine::DrainInbox(bool wait) {
+  std::deque<Submission> submissions;
+  std::vector<RequestId> aborts;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (wait) {
+      wake_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !submissions_.empty() || !aborts_.empty();
+      });
+    }
+    if (stopping_) return false;
+    submissions.swap(submissions_);
+    aborts.swap(aborts_);
+  }
+  for (Submission& s : submissions) {
+    EngineRequest& r = s.request;
+    StoppingParams stopping = r.stopping;
+    const std::vector<int64_t>& eos = model_.config().eos_token_ids;
+    stopping.eos_token_ids.assign(eos.begin(), eos.end());
+    if (stopping.max_context_tokens <= 0 ||
+        stopping.max_context_tokens > model_.config().max_position_embeddings) {
+      stopping.max_context_tokens = model_.config().max_position_embeddings;
+    }
+    const absl::Status added = scheduler_.AddRequest({.request_id = s.id,
+                                                      .prompt_ids = r.prompt_ids,
+                                                      .sampling = r.sampling,
+                                                      .stopping = stopping,
+                                                      .output_options = r.output_options,
+                                                      .priority = r.priority});
+    if (!added.ok()) {
+      r.sink->Push({.request_id = s.id, .error = added});
+      continue;
+    }
+    Live& live = live_[s.id];
+    live.sink = std::move(r.sink);
+    live.arrival = s.arrival;
+    live.seed = r.sampling.seed;
+    live.wants_prompt_logprobs = r.output_options.return_prompt_logprobs;
+    if (live.wants_prompt_logprobs && r.prompt_ids.size() > 1) {
+      live.prompt_logprobs.assign(r.prompt_ids.size() - 1, 0.0f);
+    }
+  }
+  const auto now = Clock::now();
+  for (RequestId id : aborts) {
+    if (std::optional<RequestEvent> event = scheduler_.Abort(id)) Deliver(*event, now);
+  }
+  if (!aborts.empty()) PublishStats();
+  return true;
+}
+
+void Engine::Step() {
+  const auto start = Clock::now();
+  const SchedulerOutput scheduled = scheduler_.Schedule();
+  for (const NewRequestData& r : scheduled.new_requests) {
+    auto it = live_.find(r.request_id);
+    if (it != live_.end() && !it->second.first_scheduled) {
+      it->second.first_scheduled = start;
+      prompt_tokens_total_ += static_cast<int64_t>(r.prompt_ids.size());
+    }
+  }
+  if (scheduled.requests.empty()) {
+    // Nothing fits right now (every waiting request needs blocks that running ones hold);
+    // deliver any finished ids to the runner and wait for a change rather than spin.
+    if (!scheduled.finished_ids.empty()) (void)runner_.Execute(scheduled);
+    PublishStats();
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait_for(lock, std::chrono::milliseconds(5));
+    return;
+  }
+  absl::StatusOr<ModelRunnerOutput> executed = runner_.Execute(scheduled);
+  ModelRunnerOutput output;
+  if (executed.ok()) {
+    output = *std::move(executed);
+  } else {
+    // A bug, not bad input (requests are validated at the door): fail loudly per request.
+    for (const ScheduledRequest& r : scheduled.requests) {
+      if (std::optional<RequestEvent> event = scheduler_.Abort(r.request_id)) {
+        Deliver(*event, Clock::now());
+      }
+    }
+    PublishStats();
+    return;
+  }
+  const auto now = Clock::now();
+  ++steps_total_;
+  for (const RequestEvent& event : scheduler_.Update(scheduled, output)) Deliver(event, now);
+  if (observer_) observer_->OnStep(Seconds(now - start), scheduled.num_batched_tokens);
+  PublishStats();
+}
+
+void Engine::Deliver(const RequestEvent& event, Clock::time_point now) {
+  auto it = live_.find(event.id);
+  if (it == live_.end()) return;
+  Live& live = it->second;
+  RequestOutput out{.request_id = event.id, .token_ids = event.new_token_ids};
+  const SampledOutput& sampled = event.sampled;
+  for (size_t k = 0; k < sampled.prompt_logprobs.size(); ++k) {
+    const size_t p = static_cast<size_t>(sampled.prompt_logprobs_start) + k;
+    if (p < live.prompt_logprobs.size()) live.prompt_logprobs[p] = sampled.prompt_logprobs[k];
+  }
+  generation_tokens_total_ += static_cast<int64_t>(event.new_token_ids.size());
+  if (!event.new_token_ids.empty()) {
+    out.logprobs.push_back(sampled.logprob);
+    if (!sampled.top_logprobs.token_ids.empty()) out.top_logprobs.push_back(sampled.top_logprobs);
+    if (!live.first_token) {
+      live.first_token = now;
+      if (observer_) {
+        observer_->OnFirstToken(Seconds(live.first_scheduled.value_or(now) - live.arrival),
+                                Seconds(now - live.arrival));
+      }
+    } else if (observer_) {
+      observer_->OnToken(Seconds(now - live.last_token));
+    }
+    live.last_token = now;
+  }
+  if (event.finished) {
+    out.finished = true;
+    out.finish_reason = event.reason;
+    out.prompt_tokens = event.num_prompt_tokens;
+    out.completion_tokens = event.num_output_tokens;
+    out.cached_tokens = event.num_cached_tokens;
+    out.matched_stop_token_id = event.matched_stop_token_id;
+    out.prompt_logprobs = std::move(live.prompt_logprobs);
+    out.queue_seconds = Seconds(live.first_scheduled.value_or(now) - live.arrival);
+    out.time_to_first_token_seconds =
+        live.first_token ? Seconds(*live.first_token - live.arrival) : 0.0;
+    out.total_seconds = Seconds(now - live.arrival);
+    out.seed = live.seed;
+    if (observer_) observer_->OnFinished(event.reason, out.total_seconds);
+    std::shared_ptr<OutputSink> sink = std::move(live.sink);
+    live_.erase(it);
+    sink->Push(std::move(out));
+    return;
+  }
+  if (!out.token_ids.empty()) live.sink->Push(std::move(out));
+}
+
+void Engine::PublishStats() {
+  EngineStats s;
+  s.running = scheduler_.num_running();
+  s.waiting = scheduler_.num_waiting();
+  const KvCacheManager& kv = scheduler_.kv_cache();
+  s.kv_cache_usage = kv.usage();
+  s.used_blocks = kv.num_used_blocks();
+  s.cached_blocks = kv.num_cached_free_blocks();
+  s.free_blocks = kv.num_uncached_free_blocks();
+  s.total_blocks = kv.num_blocks();
+  s.prefix_cache_query_tokens = kv.prefix_cache_query_tokens();
+  s.prefix_cache_hit_tokens = kv.prefix_cache_hit_tokens();
+  s.preemptions = scheduler_.num_preemptions();
+  s.prompt_tokens = prompt_tokens_total_;
+  s.generation_tokens = generation_tokens_total_;
+  s.steps = steps_total_;
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_ = s;
+}
+
+void Engine::AbortAll() {
+  std::vector<RequestId> ids;
+  for (const auto& [id, live] : live_) ids.push_back(id);
+  const auto now = Clock::now();
+  for (RequestId id : ids) {
+    if (std::optional<RequestEvent> event = scheduler_.Abort(id)) Deliver(*event, now);
+  }
+  // Submissions that never reached the scheduler.
+  std::deque<Submission> pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending.swap(submissions_);
+  }
+  for (Submission& s : pending) {
+    s.request.sink->Push({.request_id = s.id, .error = absl::UnavailableError("engine stopped")});
+  }
+}
+
+}  // namespace egmla

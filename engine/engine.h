@@ -1,0 +1,103 @@
+// The engine thread (DESIGN §1): owns the scheduler, the KV cache and the model runner; its loop
+// is schedule → execute → update. Other threads only Submit, Abort and read Stats.
+#ifndef EGMLA_ENGINE_ENGINE_H_
+#define EGMLA_ENGINE_ENGINE_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "engine/engine_stats.h"
+#include "engine/request_output.h"
+#include "model/model.h"
+#include "model/model_runner.h"
+#include "scheduler/scheduler.h"
+
+namespace egmla {
+
+struct EngineRequest {
+  std::vector<int32_t> prompt_ids;
+  SamplingParams sampling;  // seed already chosen (the server picks one when the client did not)
+  StoppingParams stopping;  // max_tokens resolved; eos ids and context limit filled by Submit
+  OutputOptions output_options;
+  int32_t priority = 0;
+  std::shared_ptr<OutputSink> sink;  // REQUIRES: non-null
+};
+
+class Engine {
+ public:
+  // Starts the engine thread. REQUIRES: `model` outlives the engine;
+  // config.num_blocks and config.block_size set.
+  Engine(const Model& model, const SchedulerConfig& config, EngineObserver* observer = nullptr);
+  // Stops the thread; requests still live end with FinishReason::kAborted.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Thread-safe. Queues the request for the engine thread and returns its id at once; every
+  // outcome, refusal included (RESOURCE_EXHAUSTED when the waiting queue is full,
+  // INVALID_ARGUMENT when the prompt leaves no room for a token), arrives through the sink.
+  RequestId Submit(EngineRequest request);
+  // Thread-safe. Ends the request with kAborted and frees its blocks at the next step; no-op for
+  // an unknown or finished id.
+  void Abort(RequestId request_id);
+  // Thread-safe snapshot, refreshed after every step.
+  EngineStats Stats() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Live {  // engine-thread bookkeeping per request
+    std::shared_ptr<OutputSink> sink;
+    Clock::time_point arrival;
+    std::optional<Clock::time_point> first_scheduled;
+    std::optional<Clock::time_point> first_token;
+    Clock::time_point last_token;
+    std::vector<float> prompt_logprobs;
+    bool wants_prompt_logprobs = false;
+    uint64_t seed = 0;
+  };
+  struct Submission {
+    RequestId id;
+    EngineRequest request;
+    Clock::time_point arrival;
+  };
+
+  void Loop();
+  // Moves submissions and aborts into the scheduler; false when stopping.
+  bool DrainInbox(bool wait);
+  void Step();
+  void Deliver(const RequestEvent& event, Clock::time_point now);
+  void PublishStats();
+  void AbortAll();
+
+  const Model& model_;
+  EngineObserver* const observer_;
+  // Engine thread only:
+  Scheduler scheduler_;
+  ModelRunner runner_;
+  std::unordered_map<RequestId, Live> live_;
+  int64_t prompt_tokens_total_ = 0;
+  int64_t generation_tokens_total_ = 0;
+  int64_t steps_total_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Submission> submissions_ ABSL_GUARDED_BY(mu_);
+  std::vector<RequestId> aborts_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  EngineStats stats_ ABSL_GUARDED_BY(mu_);
+  std::atomic<RequestId> next_id_{1};
+  std::thread thread_;  // last: starts after everything above is built
+};
+
+}  // namespace egmla
+
+#endif  // EGMLA_ENGINE_ENGINE_H_

@@ -1,0 +1,186 @@
+// The engine end to end on CPU: many concurrent requests through continuous batching give each
+// exactly the tokens it gets alone; abort, refusal, prefix caching and chunked prefill behave as
+// DESIGN §4 says.
+#include "engine/engine.h"
+
+#include <random>
+
+#include "engine/collecting_sink.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "model/sampler.h"
+#include "model/test_models.h"
+
+namespace egmla {
+namespace {
+
+constexpr int32_t kVocab = 61;
+
+// The request run alone, token by token, with a contiguous cache.
+std::vector<int32_t> Alone(const Model& model, const std::vector<int32_t>& prompt,
+                           const SamplingParams& sampling, int64_t max_tokens) {
+  SequenceCache cache = model.NewCache();
+  std::vector<int32_t> out;
+  std::vector<float> logits = *model.Forward(prompt, &cache);
+  while (true) {
+    const auto last = std::span<const float>(logits).last(kVocab);
+    out.push_back(SampleToken(last, sampling, prompt, out));
+    if (static_cast<int64_t>(out.size()) == max_tokens) return out;
+    logits = *model.Forward(std::span(&out.back(), 1), &cache);
+  }
+}
+
+std::vector<int32_t> RandomIds(std::mt19937& rng, size_t n) {
+  std::vector<int32_t> ids(n);
+  for (int32_t& t : ids) t = static_cast<int32_t>(rng() % kVocab);
+  return ids;
+}
+
+EngineRequest Request(std::vector<int32_t> prompt, SamplingParams sampling, int64_t max_tokens,
+                      std::shared_ptr<OutputSink> sink) {
+  return {.prompt_ids = std::move(prompt),
+          .sampling = sampling,
+          .stopping = {.max_tokens = max_tokens, .ignore_eos = true},
+          .sink = std::move(sink)};
+}
+
+SchedulerConfig SmallCache(int64_t num_blocks) {
+  return {
+      .max_num_seqs = 8, .max_num_batched_tokens = 64, .block_size = 4, .num_blocks = num_blocks};
+}
+
+TEST(EngineTest, ConcurrentRequestsGetTheTokensTheyGetAlone) {
+  std::mt19937 rng(3);
+  int64_t preemptions = 0;
+  for (const testing::TestVariant& v : testing::TestVariants()) {
+    SCOPED_TRACE(v.name);
+    auto model = testing::MakeTestModel(testing::TestConfig(v));
+    // Small enough that 12 requests of up to ~60 tokens preempt each other.
+    Engine engine(*model, SmallCache(40));
+    struct Case {
+      std::vector<int32_t> prompt;
+      SamplingParams sampling;
+      int64_t max_tokens;
+      std::shared_ptr<CollectingSink> sink;
+    };
+    std::vector<Case> cases;
+    const std::vector<int32_t> shared = RandomIds(rng, 13);
+    for (int i = 0; i < 12; ++i) {
+      std::vector<int32_t> prompt = i % 3 == 0 ? shared : RandomIds(rng, 1 + rng() % 30);
+      if (i % 3 == 0) prompt.push_back(i);
+      SamplingParams sampling{
+          .temperature = i % 2 ? 0.0f : 0.9f, .top_k = 20, .seed = static_cast<uint64_t>(i)};
+      cases.push_back({prompt, sampling, 5 + static_cast<int64_t>(rng() % 25),
+                       std::make_shared<CollectingSink>()});
+      engine.Submit(Request(prompt, sampling, cases.back().max_tokens, cases.back().sink));
+    }
+    for (const Case& c : cases) {
+      EXPECT_EQ(c.sink->WaitTokens(), Alone(*model, c.prompt, c.sampling, c.max_tokens));
+      const RequestOutput last = c.sink->Wait().back();
+      EXPECT_EQ(last.finish_reason, FinishReason::kLength);
+      EXPECT_EQ(last.completion_tokens, c.max_tokens);
+    }
+    const EngineStats stats = engine.Stats();
+    EXPECT_EQ(stats.used_blocks, 0);
+    EXPECT_EQ(stats.running + stats.waiting, 0);
+    preemptions += stats.preemptions;
+  }
+  EXPECT_GT(preemptions, 0) << "the cache was meant to be small enough to force preemption";
+}
+
+TEST(EngineTest, SharedPrefixIsServedFromTheCacheWithIdenticalOutput) {
+  auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[3]));
+  Engine engine(*model, {.block_size = 16, .num_blocks = 64});
+  std::mt19937 rng(5);
+  std::vector<int32_t> prompt = RandomIds(rng, 256);
+  prompt.push_back(7);
+  const SamplingParams greedy{.temperature = 0.0f};
+  auto first = std::make_shared<CollectingSink>();
+  engine.Submit(Request(prompt, greedy, 12, first));
+  const std::vector<int32_t> expected = first->WaitTokens();
+  EXPECT_EQ(first->Wait().back().cached_tokens, 0);
+
+  auto second = std::make_shared<CollectingSink>();
+  engine.Submit(Request(prompt, greedy, 12, second));
+  EXPECT_EQ(second->WaitTokens(), expected);
+  EXPECT_EQ(second->Wait().back().cached_tokens, 256);
+  EXPECT_EQ(engine.Stats().prefix_cache_hit_tokens, 256);
+}
+
+TEST(EngineTest, ChunkedPrefillGivesTheSamePromptLogprobs) {
+  auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[1]));
+  std::mt19937 rng(6);
+  const std::vector<int32_t> prompt = RandomIds(rng, 100);
+  std::vector<std::vector<float>> results;
+  for (int64_t budget : {16, 8192}) {
+    Engine engine(*model, {.max_num_batched_tokens = budget, .block_size = 16, .num_blocks = 32});
+    auto sink = std::make_shared<CollectingSink>();
+    EngineRequest r = Request(prompt, {.temperature = 0.0f}, 3, sink);
+    r.output_options.return_prompt_logprobs = true;
+    engine.Submit(std::move(r));
+    results.push_back(sink->Wait().back().prompt_logprobs);
+    ASSERT_EQ(results.back().size(), prompt.size() - 1);
+  }
+  for (size_t i = 0; i < results[0].size(); ++i) EXPECT_NEAR(results[0][i], results[1][i], 1e-5);
+}
+
+TEST(EngineTest, AbortEndsTheRequestAndFreesItsBlocks) {
+  auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[0]));
+  Engine engine(*model, {.block_size = 4, .num_blocks = 200});
+  auto sink = std::make_shared<CollectingSink>();
+  const RequestId id = engine.Submit(Request({1, 2, 3}, {.temperature = 0.0f}, 400, sink));
+  engine.Abort(id);
+  const RequestOutput last = sink->Wait().back();
+  EXPECT_TRUE(last.finished);
+  EXPECT_EQ(last.finish_reason, FinishReason::kAborted);
+  EXPECT_LT(last.completion_tokens, 400);
+}
+
+TEST(EngineTest, RefusesPastTheQueueLimitAndOverlongPrompts) {
+  auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[1]));
+  Engine engine(*model,
+                {.max_num_seqs = 1, .max_queued_requests = 1, .block_size = 4, .num_blocks = 200});
+  auto too_long = std::make_shared<CollectingSink>();
+  engine.Submit(Request(std::vector<int32_t>(512, 1), {}, 4, too_long));
+  EXPECT_EQ(too_long->Wait().back().error.code(), absl::StatusCode::kInvalidArgument);
+
+  // One runs, one waits; the queue holds one, so a third is refused whatever the timing.
+  std::vector<std::shared_ptr<CollectingSink>> sinks;
+  std::vector<RequestId> ids;
+  for (int i = 0; i < 3; ++i) {
+    sinks.push_back(std::make_shared<CollectingSink>());
+    ids.push_back(engine.Submit(Request({1, 2}, {}, 400, sinks.back())));
+  }
+  for (RequestId id : ids) engine.Abort(id);
+  int refused = 0;
+  for (auto& sink : sinks) {
+    const RequestOutput last = sink->Wait().back();
+    if (!last.error.ok()) {
+      EXPECT_EQ(last.error.code(), absl::StatusCode::kResourceExhausted);
+      ++refused;
+    } else {
+      EXPECT_EQ(last.finish_reason, FinishReason::kAborted);
+    }
+  }
+  EXPECT_GE(refused, 1);
+}
+
+TEST(EngineTest, StopsAtEosAndStopIds) {
+  auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[3]));
+  Engine engine(*model, {.block_size = 4, .num_blocks = 64});
+  const SamplingParams greedy{.temperature = 0.0f};
+  const std::vector<int32_t> free_run = Alone(*model, {4, 5, 6}, greedy, 10);
+  auto sink = std::make_shared<CollectingSink>();
+  EngineRequest r = Request({4, 5, 6}, greedy, 10, sink);
+  r.stopping.stop_token_ids = {free_run[3]};
+  engine.Submit(std::move(r));
+  const std::vector<int32_t> got = sink->WaitTokens();
+  const auto stop_at = std::find(free_run.begin(), free_run.end(), free_run[3]) - free_run.begin();
+  EXPECT_EQ(got, std::vector<int32_t>(free_run.begin(), free_run.begin() + stop_at + 1));
+  const RequestOutput last = sink->Wait().back();
+  EXPECT_EQ(last.finish_reason, FinishReason::kStop);
+  EXPECT_EQ(last.matched_stop_token_id, free_run[3]);
+}
+
+}  // namespace
+}  // namespace egmla
