@@ -1,0 +1,66 @@
+// One Generate call (DESIGN §5): a server-streaming reactor fed by the engine through an
+// OutputSink. The stream is Chunk messages (one per engine step with tokens), then exactly one
+// Complete, then OK. A cancelled call or a passed deadline aborts the request in the engine, which
+// frees its blocks at the next step.
+//
+// Threading: Push (engine thread) and the gRPC reactions (gRPC threads) meet under mu_; at most
+// one write is in flight; StartWrite and Finish are called without holding mu_.
+#ifndef EGMLA_SERVER_GENERATE_REACTOR_H_
+#define EGMLA_SERVER_GENERATE_REACTOR_H_
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "egmla/v1/generation.pb.h"
+#include "engine/request_output.h"
+#include "grpcpp/support/server_callback.h"
+#include "server/service_context.h"
+
+namespace egmla {
+
+class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
+ public:
+  // Validates, registers and submits the request, or finishes the call with the refusal.
+  // Deletes itself when the call is done.
+  static GenerateReactor* Start(ServiceContext* service, grpc::CallbackServerContext* context,
+                                const v1::GenerateRequest& request);
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  class Sink;
+  GenerateReactor(ServiceContext* service, std::string request_id);
+
+  // Engine thread: turns an output into messages and queues them.
+  void Deliver(const RequestOutput& output);
+  // Queues a message; `last` finishes the call with OK once it is written.
+  void Enqueue(v1::GenerateResponse message, bool last);
+  // Ends the call with `status` after the queued messages (at once when an error).
+  void FinishWith(const grpc::Status& status);
+  // Starts the next write or the finish, if one is due. Call without mu_ held.
+  void Pump();
+
+  ServiceContext* const service_;
+  const std::string request_id_;
+  bool registered_ = false;
+  RequestId engine_id_ = 0;
+  bool submitted_ = false;
+  std::shared_ptr<Sink> sink_;
+
+  std::mutex mu_;
+  std::deque<v1::GenerateResponse> queue_ ABSL_GUARDED_BY(mu_);
+  v1::GenerateResponse in_flight_;  // the message being written; owned by the writer
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);  // to send after the queue drains
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;               // Finish called
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace egmla
+
+#endif  // EGMLA_SERVER_GENERATE_REACTOR_H_

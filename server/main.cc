@@ -1,0 +1,120 @@
+// egmla-server (DESIGN §5.1). Flags are defined and parsed here only.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/byte_size.h"
+#include "common/flag_names.h"
+#include "server/logging.h"
+#include "server/server.h"
+#include "spdlog/spdlog.h"
+
+#ifndef EGMLA_DEFAULT_MODEL_DIR
+#define EGMLA_DEFAULT_MODEL_DIR "models/default"
+#endif
+
+ABSL_FLAG(std::string, model, EGMLA_DEFAULT_MODEL_DIR, "checkpoint directory");
+ABSL_FLAG(std::string, host, "0.0.0.0", "address to listen on");
+ABSL_FLAG(int32_t, port, 50051, "gRPC port (0 = any free port)");
+ABSL_FLAG(int32_t, metrics_port, 8002, "Prometheus /metrics port (0 = any free port, -1 = off)");
+ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda");
+ABSL_FLAG(std::string, dtype, "auto", "compute dtype: auto | f32 | bf16 | f16 (auto = f32 on CPU)");
+ABSL_FLAG(std::string, kv_cache_dtype, "auto", "KV-cache dtype: auto | f32 | bf16 | f16");
+ABSL_FLAG(std::string, kv_cache_memory, "1GiB", "KV-cache size, e.g. 512MiB, 2GiB");
+ABSL_FLAG(double, gpu_memory_utilization, 0.9, "fraction of free GPU memory for the cache");
+ABSL_FLAG(int64_t, num_kv_blocks, 0, "KV-cache blocks (overrides --kv-cache-memory)");
+ABSL_FLAG(int32_t, block_size, 64, "tokens per KV-cache block");
+ABSL_FLAG(int64_t, max_num_seqs, 256, "running requests at most");
+ABSL_FLAG(int64_t, max_num_batched_tokens, 8192, "tokens computed per engine step at most");
+ABSL_FLAG(int64_t, max_queued_requests, 1024, "waiting requests at most (then RESOURCE_EXHAUSTED)");
+ABSL_FLAG(int64_t, max_context, 0, "context limit in tokens (0 = the model's)");
+ABSL_FLAG(int64_t, default_max_tokens, 256, "max_tokens of a request that leaves it 0");
+ABSL_FLAG(bool, enable_prefix_caching, true, "reuse cached KV blocks of shared prefixes");
+ABSL_FLAG(std::string, gate_mode, "auto", "eg_mla gate: auto | table | onthefly");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
+          "how long in-flight streams may run after SIGTERM");
+ABSL_FLAG(std::string, log_format, "text", "text | json");
+ABSL_FLAG(std::string, log_level, "info", "trace | debug | info | warn | error | critical | off");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain (enables TLS with --tls-key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key");
+ABSL_FLAG(std::string, api_key_file, "", "file holding the API key clients must send");
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "egmla-server: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("egmla-server [flags]: serves egmla.v1.Generation over gRPC");
+  std::vector<std::string> args = egmla::NormalizeFlagNames(argc, argv);
+  std::vector<char*> arg_ptrs;
+  for (std::string& a : args) arg_ptrs.push_back(a.data());
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+  if (positional.size() > 1)
+    return Fail(std::string("unexpected argument '") + positional[1] + "'");
+
+  if (absl::Status st =
+          egmla::SetUpLogging(absl::GetFlag(FLAGS_log_format), absl::GetFlag(FLAGS_log_level));
+      !st.ok()) {
+    return Fail(std::string(st.message()));
+  }
+  const std::optional<int64_t> kv_bytes =
+      egmla::ParseByteSize(absl::GetFlag(FLAGS_kv_cache_memory));
+  if (!kv_bytes) {
+    return Fail("--kv-cache-memory: '" + absl::GetFlag(FLAGS_kv_cache_memory) +
+                "' is not a size (e.g. 1073741824, 512MiB, 2GiB)");
+  }
+  egmla::ServerOptions options{
+      .model_dir = absl::GetFlag(FLAGS_model),
+      .host = absl::GetFlag(FLAGS_host),
+      .port = absl::GetFlag(FLAGS_port),
+      .metrics_port = absl::GetFlag(FLAGS_metrics_port),
+      .device = absl::GetFlag(FLAGS_device),
+      .dtype = absl::GetFlag(FLAGS_dtype),
+      .kv_cache_dtype = absl::GetFlag(FLAGS_kv_cache_dtype),
+      .kv_cache_memory_bytes = *kv_bytes,
+      .gpu_memory_utilization = absl::GetFlag(FLAGS_gpu_memory_utilization),
+      .num_kv_blocks = absl::GetFlag(FLAGS_num_kv_blocks),
+      .block_size = absl::GetFlag(FLAGS_block_size),
+      .max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs),
+      .max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens),
+      .max_queued_requests = absl::GetFlag(FLAGS_max_queued_requests),
+      .max_context = absl::GetFlag(FLAGS_max_context),
+      .default_max_tokens = absl::GetFlag(FLAGS_default_max_tokens),
+      .enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching),
+      .gate_mode = absl::GetFlag(FLAGS_gate_mode),
+      .drain_timeout = absl::GetFlag(FLAGS_drain_timeout),
+      .tls_cert = absl::GetFlag(FLAGS_tls_cert),
+      .tls_key = absl::GetFlag(FLAGS_tls_key),
+      .api_key_file = absl::GetFlag(FLAGS_api_key_file)};
+
+  // SIGTERM and SIGINT are taken by sigwait below, so every thread must block them; threads
+  // inherit the mask, so block before any is created.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<egmla::Server>> server = egmla::Server::Start(options);
+  if (!server.ok()) return Fail(std::string(server.status().message()));
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received {}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->Drain();
+  server->reset();
+  return 0;
+}

@@ -1,0 +1,43 @@
+// Turns a GenerateRequest into what the engine runs, or refuses it with the status DESIGN §5
+// names: INVALID_ARGUMENT naming the field, FAILED_PRECONDITION for text features on a model
+// without a tokenizer. Pure: no engine, no I/O.
+#ifndef EGMLA_SERVER_REQUEST_VALIDATION_H_
+#define EGMLA_SERVER_REQUEST_VALIDATION_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/sampling_params.h"
+#include "egmla/v1/generation.pb.h"
+
+namespace egmla {
+
+struct ValidationLimits {
+  int64_t vocab_size = 0;
+  int64_t max_context_tokens = 0;  // --max-context, or the model's
+  int64_t default_max_tokens = 256;
+  bool has_tokenizer = false;
+};
+
+struct ValidatedRequest {
+  std::string request_id;  // the client's, or empty (the server makes one)
+  std::vector<int32_t> prompt_ids;
+  SamplingParams sampling;
+  bool seed_given = false;  // else the server picks one
+  StoppingParams stopping;  // max_tokens resolved; eos filled by the engine
+  OutputOptions output_options;
+  int32_t priority = 0;
+};
+
+inline constexpr size_t kMaxRequestIdBytes = 128;
+inline constexpr uint32_t kMaxTopLogprobs = 20;
+inline constexpr size_t kMaxStopSequences = 16;
+inline constexpr size_t kMaxStopSequenceBytes = 256;
+
+absl::StatusOr<ValidatedRequest> ValidateGenerateRequest(const v1::GenerateRequest& request,
+                                                         const ValidationLimits& limits);
+
+}  // namespace egmla
+
+#endif  // EGMLA_SERVER_REQUEST_VALIDATION_H_

@@ -1,0 +1,215 @@
+#include "server/server.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "kvcache/capacity.h"
+#include "model/kv_size.h"
+#include "model/tensor_names.h"
+#include "spdlog/spdlog.h"
+
+namespace egmla {
+namespace {
+
+// Requests carry token ids (up to ~5 bytes each) and stop strings; 64 MiB is far above any real
+// prompt and still bounds what one call may make the server parse.
+constexpr int kMaxMessageBytes = 64 << 20;
+
+absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// --gate-mode auto: the table when it takes at most a quarter of what weights and cache may use.
+absl::StatusOr<GateMode> ChooseGateMode(const ServerOptions& o, const ModelConfig& config) {
+  if (o.gate_mode == "table") return GateMode::kTable;
+  if (o.gate_mode == "onthefly") return GateMode::kOnTheFly;
+  int64_t weight_bytes = 0;
+  for (const TensorSpec& spec : ExpectedTensors(config)) {
+    weight_bytes += NumElements(spec.shape) * static_cast<int64_t>(sizeof(float));
+  }
+  const int64_t table = GateTableBytes(config, DType::kF32, GateMode::kTable);
+  return table * 4 <= weight_bytes + o.kv_cache_memory_bytes ? GateMode::kTable
+                                                             : GateMode::kOnTheFly;
+}
+
+v1::ModelInfo DescribeModel(const ServerOptions& o, const Model& model, const CacheSpec& spec,
+                            int64_t num_blocks, int64_t max_context, GateMode gate_mode) {
+  const ModelConfig& c = model.config();
+  v1::ModelInfo info;
+  info.set_model_name(std::filesystem::path(o.model_dir).lexically_normal().filename().string());
+  if (info.model_name().empty()) {
+    info.set_model_name(
+        std::filesystem::path(o.model_dir).lexically_normal().parent_path().filename().string());
+  }
+  info.set_attention_type(std::string(AttentionTypeName(c.attention_type)));
+  info.set_num_layers(static_cast<uint32_t>(c.num_hidden_layers));
+  info.set_hidden_size(static_cast<uint32_t>(c.hidden_size));
+  info.set_num_heads(static_cast<uint32_t>(c.num_attention_heads));
+  info.set_vocab_size(static_cast<uint32_t>(c.vocab_size));
+  info.set_kv_lora_rank(static_cast<uint32_t>(c.kv_lora_rank));
+  info.set_qk_rope_head_dim(static_cast<uint32_t>(c.qk_rope_head_dim));
+  info.set_max_context_tokens(static_cast<uint32_t>(max_context));
+  info.set_kv_cache_elements_per_token(static_cast<uint64_t>(spec.elements_per_token()));
+  info.set_kv_cache_bytes_per_token(static_cast<uint64_t>(spec.bytes_per_token()));
+  info.set_block_size(static_cast<uint32_t>(o.block_size));
+  info.set_num_blocks(static_cast<uint64_t>(num_blocks));
+  info.set_gate_table_bytes(static_cast<uint64_t>(GateTableBytes(c, DType::kF32, gate_mode)));
+  info.set_device("cpu");
+  info.set_dtype("f32");
+  info.set_has_tokenizer(false);
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  EGMLA_RETURN_IF_ERROR(ValidateServerOptions(options));
+  std::unique_ptr<Server> server(new Server());
+  server->options_ = options;
+  const ServerOptions& o = server->options_;
+
+  std::string api_key;
+  if (!o.api_key_file.empty()) {
+    EGMLA_ASSIGN_OR_RETURN(api_key, ReadFile("api-key-file", o.api_key_file));
+    api_key = std::string(absl::StripAsciiWhitespace(api_key));
+    if (api_key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--api-key-file: ", o.api_key_file, " is empty"));
+    }
+  }
+
+  // The model.
+  EGMLA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(o.model_dir + "/config.json"));
+  EGMLA_ASSIGN_OR_RETURN(GateMode gate_mode, ChooseGateMode(o, config));
+  EGMLA_ASSIGN_OR_RETURN(server->model_, Model::Load(o.model_dir, {.gate_mode = gate_mode}));
+  const Model& model = *server->model_;
+  const CacheSpec spec = model.cache_spec();
+  const int64_t num_blocks = o.num_kv_blocks > 0
+                                 ? o.num_kv_blocks
+                                 : NumBlocksForMemory(o.kv_cache_memory_bytes, spec, o.block_size);
+  if (num_blocks < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--kv-cache-memory: ", o.kv_cache_memory_bytes, " bytes hold no block of ",
+                     o.block_size, " tokens at ", spec.bytes_per_token(), " bytes per token"));
+  }
+  int64_t max_context = config.max_position_embeddings;
+  if (o.max_context > 0) max_context = std::min(max_context, o.max_context);
+  max_context = std::min(max_context, num_blocks * o.block_size);
+
+  // Metrics first: the engine reports to them from its first step.
+  const int64_t gate_table_bytes = GateTableBytes(config, DType::kF32, gate_mode);
+  Server* raw = server.get();
+  EGMLA_ASSIGN_OR_RETURN(
+      server->metrics_,
+      Metrics::Create(o.metrics_port < 0 ? "" : absl::StrCat(o.host, ":", o.metrics_port),
+                      [raw, spec, gate_table_bytes]() {
+                        MetricsSnapshot s;
+                        if (raw->engine_) s.engine = raw->engine_->Stats();
+                        s.draining = raw->context_ && raw->context_->draining();
+                        s.kv_cache_elements_per_token = spec.elements_per_token();
+                        s.kv_cache_bytes_per_token = spec.bytes_per_token();
+                        s.gate_table_bytes = gate_table_bytes;
+                        return s;
+                      }));
+
+  const SchedulerConfig scheduler{.max_num_seqs = o.max_num_seqs,
+                                  .max_num_batched_tokens = o.max_num_batched_tokens,
+                                  .max_queued_requests = o.max_queued_requests,
+                                  .block_size = o.block_size,
+                                  .num_blocks = num_blocks,
+                                  .enable_prefix_caching = o.enable_prefix_caching};
+  EGMLA_RETURN_IF_ERROR(ValidateSchedulerConfig(scheduler));
+  server->engine_ = std::make_unique<Engine>(model, scheduler, server->metrics_.get());
+
+  Metrics* metrics = server->metrics_.get();
+  server->context_ = std::make_unique<ServiceContext>(
+      server->engine_.get(), DescribeModel(o, model, spec, num_blocks, max_context, gate_mode),
+      ValidationLimits{.vocab_size = config.vocab_size,
+                       .max_context_tokens = max_context,
+                       .default_max_tokens = o.default_max_tokens,
+                       .has_tokenizer = false},
+      api_key, [metrics](absl::StatusCode code) { metrics->OnRejected(code); });
+  server->service_ = std::make_unique<GenerationService>(server->context_.get());
+
+  // The gRPC server.
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!o.tls_cert.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    EGMLA_ASSIGN_OR_RETURN(pair.private_key, ReadFile("tls-key", o.tls_key));
+    EGMLA_ASSIGN_OR_RETURN(pair.cert_chain, ReadFile("tls-cert", o.tls_cert));
+    ssl.pem_key_cert_pairs.push_back(pair);
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(o.host, ":", o.port);
+  builder.AddListeningPort(address, credentials, &server->port_);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  server->grpc_server_ = builder.BuildAndStart();
+  if (!server->grpc_server_ || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", address, " (in use, or not an address of this host)"));
+  }
+  server->grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, true);
+  spdlog::info(
+      "serving {} ({}, {} layers) on {}:{}, metrics on port {}; KV cache: {} blocks of {} "
+      "tokens, {} bytes per token; gate mode {}",
+      o.model_dir, AttentionTypeName(config.attention_type), config.num_hidden_layers, o.host,
+      server->port_, server->metrics_port(), num_blocks, o.block_size, spec.bytes_per_token(),
+      gate_mode == GateMode::kTable ? "table" : "onthefly");
+  return server;
+}
+
+Server::~Server() {
+  if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
+}
+
+int Server::metrics_port() const {
+  const std::vector<int> ports = metrics_ ? metrics_->ListeningPorts() : std::vector<int>();
+  return ports.empty() ? -1 : ports.front();
+}
+
+void Server::Drain() {
+  context_->StartDraining();
+  grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, false);
+  const auto deadline = absl::ToChronoTime(absl::Now() + options_.drain_timeout);
+  spdlog::info(
+      "draining: readiness NOT_SERVING, listener closed; {} call(s) in flight get up "
+      "to {}",
+      context_->num_in_flight(), absl::FormatDuration(options_.drain_timeout));
+  // Past the drain timeout, what is still in flight ends with Complete(ABORTED).
+  std::thread aborter([this, deadline] {
+    while (context_->num_in_flight() > 0 && std::chrono::system_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (context_->num_in_flight() > 0) {
+      spdlog::warn("drain timeout: aborting {} request(s)", context_->num_in_flight());
+      context_->AbortAllInFlight();
+    }
+  });
+  // Closes the listener and sends GOAWAY at once, then waits for the calls in flight; a call
+  // still open well after the aborts is cancelled.
+  grpc_server_->Shutdown(deadline + std::chrono::seconds(10));
+  aborter.join();
+  spdlog::info("drained");
+}
+
+}  // namespace egmla

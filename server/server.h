@@ -1,0 +1,52 @@
+// egmla-server: the model, the engine, the metrics exporter and the gRPC server
+// (egmla.v1.Generation, grpc.health.v1.Health, reflection), and the drain of DESIGN §5.
+#ifndef EGMLA_SERVER_SERVER_H_
+#define EGMLA_SERVER_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "engine/engine.h"
+#include "grpcpp/server.h"
+#include "model/model.h"
+#include "server/generation_service.h"
+#include "server/metrics.h"
+#include "server/server_options.h"
+#include "server/service_context.h"
+
+namespace egmla {
+
+inline constexpr char kReadinessService[] = "egmla.v1.Generation";
+
+class Server {
+ public:
+  // Loads the model, starts the engine, the metrics listener and the gRPC server. Errors name
+  // the flag, file or address at fault.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
+  ~Server();
+
+  // SIGTERM / SIGINT: readiness NOT_SERVING; the listener closes and GOAWAY goes out (a load
+  // balancer sends new calls elsewhere; a call that still arrives gets UNAVAILABLE); in-flight
+  // streams get up to --drain-timeout to finish, then end with Complete(ABORTED). Returns when
+  // every call is done.
+  void Drain();
+
+  int port() const { return port_; }
+  int metrics_port() const;
+
+ private:
+  Server() = default;
+
+  ServerOptions options_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<ServiceContext> context_;
+  std::unique_ptr<GenerationService> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+};
+
+}  // namespace egmla
+
+#endif  // EGMLA_SERVER_SERVER_H_

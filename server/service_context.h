@@ -1,0 +1,73 @@
+// What the gRPC handlers share: the engine, the model's description, the server's state
+// (draining, API key) and the registry of client request ids in flight. Thread-safe.
+#ifndef EGMLA_SERVER_SERVICE_CONTEXT_H_
+#define EGMLA_SERVER_SERVICE_CONTEXT_H_
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "egmla/v1/generation.pb.h"
+#include "engine/engine.h"
+#include "grpcpp/server_context.h"
+#include "server/request_validation.h"
+
+namespace egmla {
+
+class ServiceContext {
+ public:
+  ServiceContext(Engine* engine, v1::ModelInfo model_info, ValidationLimits limits,
+                 std::string api_key, std::function<void(absl::StatusCode)> on_rejected)
+      : engine_(engine),
+        model_info_(std::move(model_info)),
+        limits_(limits),
+        api_key_(std::move(api_key)),
+        on_rejected_(std::move(on_rejected)) {}
+
+  Engine& engine() const { return *engine_; }
+  const v1::ModelInfo& model_info() const { return model_info_; }
+  const ValidationLimits& limits() const { return limits_; }
+
+  // UNAUTHENTICATED unless no key is configured or the call carries
+  // `authorization: Bearer <key>`.
+  absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
+
+  bool draining() const { return draining_.load(); }
+  void StartDraining() { draining_.store(true); }
+
+  // Claims a client request id for a live request; ALREADY_EXISTS when it is in flight.
+  absl::Status Register(const std::string& request_id);
+  // Records the engine's id once the request is submitted (for Abort by client id).
+  void SetEngineId(const std::string& request_id, RequestId engine_id);
+  void Unregister(const std::string& request_id);
+  std::optional<RequestId> FindEngineId(const std::string& request_id) const;
+  size_t num_in_flight() const;
+  // Aborts every submitted request in flight: their streams end with Complete(ABORTED).
+  void AbortAllInFlight() const;
+
+  // Counts a refused call for the metrics (egmla_requests_rejected_total{code}).
+  void Rejected(absl::StatusCode code) const {
+    if (on_rejected_) on_rejected_(code);
+  }
+
+ private:
+  Engine* const engine_;
+  const v1::ModelInfo model_info_;
+  const ValidationLimits limits_;
+  const std::string api_key_;
+  const std::function<void(absl::StatusCode)> on_rejected_;
+  std::atomic<bool> draining_{false};
+
+  mutable std::mutex mu_;
+  // Client id → engine id (nullopt between Register and SetEngineId).
+  std::unordered_map<std::string, std::optional<RequestId>> in_flight_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace egmla
+
+#endif  // EGMLA_SERVER_SERVICE_CONTEXT_H_
