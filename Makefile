@@ -25,9 +25,9 @@ default-model: build
 	  $(BUILD_DIR)/tools/egmla random-model --config models/default.config.json --seed 0 \
 	    --out $(DEFAULT_MODEL)
 
-# Until egmla-server exists (issue 4), `make run` generates from the default model offline.
+# Serves the default model on :50051 (metrics on :8002) until SIGINT / SIGTERM.
 run: default-model
-	$(BUILD_DIR)/tools/egmla run --model $(DEFAULT_MODEL) --token-ids 1,2,3 --max-tokens 16
+	$(BUILD_DIR)/server/egmla-server --model $(DEFAULT_MODEL)
 
 # The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitize: setup
