@@ -18,6 +18,7 @@ struct NewRequestData {
   std::vector<int32_t> prompt_ids;  // the whole prompt
   std::vector<int32_t> output_ids;  // tokens generated before a preemption; empty when new
   SamplingParams sampling;
+  StoppingParams stopping;  // the runner masks eos and stop ids until min_tokens outputs
   OutputOptions output_options;
 };
 

@@ -53,6 +53,7 @@ EngineStats Engine::Stats() const {
 }
 
 void Engine::Loop() {
+  PublishStats();  // GetLoad is right before the first request too
   while (DrainInbox(/*wait=*/!scheduler_.HasWork())) {
     if (scheduler_.HasWork()) Step();
   }
@@ -96,6 +97,8 @@ bool Engine::DrainInbox(bool wait) {
     live.sink = std::move(r.sink);
     live.arrival = s.arrival;
     live.seed = r.sampling.seed;
+    live.wants_logprobs = r.output_options.return_logprobs;
+    live.wants_top_logprobs = r.output_options.top_logprobs > 0;
     live.wants_prompt_logprobs = r.output_options.return_prompt_logprobs;
     if (live.wants_prompt_logprobs && r.prompt_ids.size() > 1) {
       live.prompt_logprobs.assign(r.prompt_ids.size() - 1, 0.0f);
@@ -161,8 +164,8 @@ void Engine::Deliver(const RequestEvent& event, Clock::time_point now) {
   }
   generation_tokens_total_ += static_cast<int64_t>(event.new_token_ids.size());
   if (!event.new_token_ids.empty()) {
-    out.logprobs.push_back(sampled.logprob);
-    if (!sampled.top_logprobs.token_ids.empty()) out.top_logprobs.push_back(sampled.top_logprobs);
+    if (live.wants_logprobs) out.logprobs.push_back(sampled.logprob);
+    if (live.wants_top_logprobs) out.top_logprobs.push_back(sampled.top_logprobs);
     if (!live.first_token) {
       live.first_token = now;
       if (observer_) {

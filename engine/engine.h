@@ -61,6 +61,8 @@ class Engine {
     std::optional<Clock::time_point> first_token;
     Clock::time_point last_token;
     std::vector<float> prompt_logprobs;
+    bool wants_logprobs = false;
+    bool wants_top_logprobs = false;
     bool wants_prompt_logprobs = false;
     uint64_t seed = 0;
   };

@@ -182,5 +182,20 @@ TEST(EngineTest, StopsAtEosAndStopIds) {
   EXPECT_EQ(last.matched_stop_token_id, free_run[3]);
 }
 
+TEST(EngineTest, MinTokensMasksStopIds) {
+  auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[1]));
+  Engine engine(*model, {.block_size = 4, .num_blocks = 64});
+  const SamplingParams greedy{.temperature = 0.0f};
+  const std::vector<int32_t> free_run = Alone(*model, {4, 5, 6}, greedy, 1);
+  auto sink = std::make_shared<CollectingSink>();
+  EngineRequest r = Request({4, 5, 6}, greedy, 10, sink);
+  r.stopping.stop_token_ids = {free_run[0]};
+  r.stopping.min_tokens = 3;
+  engine.Submit(std::move(r));
+  const std::vector<int32_t> got = sink->WaitTokens();
+  ASSERT_GE(got.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_NE(got[i], free_run[0]) << "output " << i;
+}
+
 }  // namespace
 }  // namespace egmla

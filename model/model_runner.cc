@@ -1,6 +1,7 @@
 #include "model/model_runner.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +34,23 @@ TopLogprobs TopN(const std::vector<float>& logprobs, int32_t n) {
   return top;
 }
 
+// DESIGN §4: until min_tokens outputs exist, eos and the stop ids cannot be drawn. Logprobs stay
+// those of the raw logits.
+std::vector<float> MaskBeforeMinTokens(std::span<const float> logits, const StoppingParams& stop,
+                                       int64_t num_outputs) {
+  std::vector<float> masked(logits.begin(), logits.end());
+  if (num_outputs >= stop.min_tokens) return masked;
+  const int64_t vocab = static_cast<int64_t>(masked.size());
+  auto mask = [&](int32_t id) {
+    if (id >= 0 && id < vocab) masked[id] = -std::numeric_limits<float>::infinity();
+  };
+  if (!stop.ignore_eos) {
+    for (int32_t id : stop.eos_token_ids) mask(id);
+  }
+  for (int32_t id : stop.stop_token_ids) mask(id);
+  return masked;
+}
+
 }  // namespace
 
 ModelRunner::ModelRunner(const Model& model, int64_t num_blocks, int64_t block_size)
@@ -41,7 +59,8 @@ ModelRunner::ModelRunner(const Model& model, int64_t num_blocks, int64_t block_s
 absl::StatusOr<ModelRunnerOutput> ModelRunner::Execute(const SchedulerOutput& step) {
   for (RequestId id : step.finished_ids) requests_.erase(id);
   for (const NewRequestData& r : step.new_requests) {
-    requests_[r.request_id] = {r.prompt_ids, r.output_ids, r.sampling, r.output_options};
+    requests_[r.request_id] = {r.prompt_ids, r.output_ids, r.sampling, r.stopping,
+                               r.output_options};
   }
 
   BatchInput batch;
@@ -103,7 +122,9 @@ void ModelRunner::Postprocess(const ScheduledRequest& s, RequestState& state, co
   }
   if (!s.sample) return;
   const std::span<const float> row(logits, vocab);
-  out.token_id = SampleToken(row, state.sampling, state.prompt_ids, state.output_ids);
+  out.token_id = SampleToken(
+      MaskBeforeMinTokens(row, state.stopping, static_cast<int64_t>(state.output_ids.size())),
+      state.sampling, state.prompt_ids, state.output_ids);
   state.output_ids.push_back(out.token_id);
   if (state.output_options.return_logprobs || state.output_options.top_logprobs > 0) {
     const std::vector<float> lp = LogSoftmax(row);

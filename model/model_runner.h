@@ -32,6 +32,7 @@ class ModelRunner {
     std::vector<int32_t> prompt_ids;
     std::vector<int32_t> output_ids;  // every token sampled so far
     SamplingParams sampling;
+    StoppingParams stopping;
     OutputOptions output_options;
   };
 
