@@ -1,5 +1,7 @@
 // The op interface (DESIGN §6). cpu/ implements it in fp32 as the reference; cuda/ will add the
 // bf16 fast path behind the same names. Every pointer is row-major with the shape in its comment.
+// The CUDA ops are declared in kernels/cuda/ops_cuda.h (namespace egmla::ops::cuda, `<Op>Bf16`:
+// device pointers in a params struct, a stream, an absl::Status); built when EGMLA_CUDA is ON.
 //
 // Batch invariance: each op computes row r of its output from row r of its inputs alone, with a
 // reduction order that does not depend on the number of rows, so a request's results never

@@ -178,6 +178,8 @@ void GenerateReactor::Pump() {
   if (write) {
     StartWrite(&in_flight_);
   } else if (finish) {
+    // The id is free again before the client can see the end of its stream.
+    Unregister();
     Finish(*finish);
   }
 }
@@ -206,9 +208,13 @@ void GenerateReactor::OnCancel() {
   Pump();
 }
 
+void GenerateReactor::Unregister() {
+  if (registered_.exchange(false)) service_->Unregister(request_id_);
+}
+
 void GenerateReactor::OnDone() {
   if (sink_) sink_->Detach();  // after this no Deliver can reach us
-  if (registered_) service_->Unregister(request_id_);
+  Unregister();
   delete this;
 }
 

@@ -8,6 +8,7 @@
 #ifndef EGMLA_SERVER_GENERATE_REACTOR_H_
 #define EGMLA_SERVER_GENERATE_REACTOR_H_
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -44,10 +45,12 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   void FinishWith(const grpc::Status& status);
   // Starts the next write or the finish, if one is due. Call without mu_ held.
   void Pump();
+  void Unregister();
 
   ServiceContext* const service_;
   const std::string request_id_;
-  bool registered_ = false;
+  // Whether request_id_ is ours in the service's registry; released once, when the call ends.
+  std::atomic<bool> registered_{false};
   RequestId engine_id_ = 0;
   bool submitted_ = false;
   std::shared_ptr<Sink> sink_;

@@ -161,6 +161,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   const std::string address = absl::StrCat(o.host, ":", o.port);
   builder.AddListeningPort(address, credentials, &server->port_);
   builder.RegisterService(server->service_.get());
+  // Without this gRPC sets SO_REUSEPORT and a second server on the same port would start and
+  // share its connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   server->grpc_server_ = builder.BuildAndStart();
