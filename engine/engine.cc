@@ -13,9 +13,11 @@ double Seconds(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-Engine::Engine(const Model& model, const SchedulerConfig& config, EngineObserver* observer)
+Engine::Engine(const Model& model, const SchedulerConfig& config, EngineObserver* observer,
+               const Tokenizer* tokenizer)
     : model_(model),
       observer_(observer),
+      tokenizer_(tokenizer),
       scheduler_(config),
       runner_(model, config.num_blocks, config.block_size),
       thread_([this] { Loop(); }) {}
@@ -83,6 +85,18 @@ bool Engine::DrainInbox(bool wait) {
         stopping.max_context_tokens > model_.config().max_position_embeddings) {
       stopping.max_context_tokens = model_.config().max_position_embeddings;
     }
+    std::optional<StopSequenceMatcher> stop_sequences;
+    if (!r.stop_sequences.empty()) {
+      absl::StatusOr<StopSequenceMatcher> matcher =
+          tokenizer_ ? StopSequenceMatcher::Create(r.stop_sequences)
+                     : absl::FailedPreconditionError(
+                           "stop_sequences: the model has no tokenizer, so text cannot be matched");
+      if (!matcher.ok()) {
+        r.sink->Push({.request_id = s.id, .error = matcher.status()});
+        continue;
+      }
+      stop_sequences = *std::move(matcher);
+    }
     const absl::Status added = scheduler_.AddRequest({.request_id = s.id,
                                                       .prompt_ids = r.prompt_ids,
                                                       .sampling = r.sampling,
@@ -97,6 +111,9 @@ bool Engine::DrainInbox(bool wait) {
     live.sink = std::move(r.sink);
     live.arrival = s.arrival;
     live.seed = r.sampling.seed;
+    if (tokenizer_) live.detokenizer.emplace(*tokenizer_);
+    live.stop_sequences = std::move(stop_sequences);
+    live.min_tokens = stopping.min_tokens;
     live.wants_logprobs = r.output_options.return_logprobs;
     live.wants_top_logprobs = r.output_options.top_logprobs > 0;
     live.wants_prompt_logprobs = r.output_options.return_prompt_logprobs;
@@ -152,11 +169,55 @@ void Engine::Step() {
   PublishStats();
 }
 
-void Engine::Deliver(const RequestEvent& event, Clock::time_point now) {
-  auto it = live_.find(event.id);
+bool Engine::StreamText(const RequestEvent& event, Live& live, RequestOutput& out) {
+  StreamingDetokenizer& detokenizer = *live.detokenizer;
+  for (size_t i = 0; i < event.new_token_ids.size(); ++i) {
+    ++live.num_outputs;
+    // The text of a stopping token (eos, a stop id) is never emitted.
+    const bool stopping_token = event.finished && event.reason == FinishReason::kStop &&
+                                i + 1 == event.new_token_ids.size();
+    const std::string piece =
+        stopping_token ? detokenizer.Finish() : detokenizer.Add(event.new_token_ids[i]);
+    if (!live.stop_sequences) {
+      out.text += piece;
+      continue;
+    }
+    // Stop sequences are ignored until min_tokens outputs exist (DESIGN §4).
+    StopSequenceMatcher::Result r =
+        live.stop_sequences->Feed(piece, /*match=*/live.num_outputs >= live.min_tokens);
+    out.text += r.text;
+    if (r.stopped) {
+      out.matched_stop_sequence = r.matched;
+      return true;
+    }
+  }
+  if (event.finished) {  // release what was held back: no stop can match any more
+    const std::string rest = detokenizer.Finish();
+    if (live.stop_sequences) {
+      out.text += live.stop_sequences->Feed(rest, /*match=*/false).text;
+      out.text += live.stop_sequences->Finish();
+    } else {
+      out.text += rest;
+    }
+  }
+  return false;
+}
+
+void Engine::Deliver(const RequestEvent& incoming, Clock::time_point now) {
+  auto it = live_.find(incoming.id);
   if (it == live_.end()) return;
   Live& live = it->second;
+  RequestEvent event = incoming;
   RequestOutput out{.request_id = event.id, .token_ids = event.new_token_ids};
+  if (live.detokenizer && StreamText(event, live, out)) {
+    // A stop sequence matched: the request ends now, its blocks freed before the next step.
+    if (std::optional<RequestEvent> end =
+            scheduler_.FinishRequest(event.id, FinishReason::kStopSequence)) {
+      event.finished = true;
+      event.reason = FinishReason::kStopSequence;
+      event.num_output_tokens = end->num_output_tokens;
+    }
+  }
   const SampledOutput& sampled = event.sampled;
   for (size_t k = 0; k < sampled.prompt_logprobs.size(); ++k) {
     const size_t p = static_cast<size_t>(sampled.prompt_logprobs_start) + k;

@@ -17,8 +17,11 @@
 #include "absl/base/thread_annotations.h"
 #include "engine/engine_stats.h"
 #include "engine/request_output.h"
+#include "model/detokenizer.h"
 #include "model/model.h"
 #include "model/model_runner.h"
+#include "model/stop_sequences.h"
+#include "model/tokenizer.h"
 #include "scheduler/scheduler.h"
 
 namespace egmla {
@@ -29,14 +32,18 @@ struct EngineRequest {
   StoppingParams stopping;  // max_tokens resolved; eos ids and context limit filled by Submit
   OutputOptions output_options;
   int32_t priority = 0;
+  // Matched on the streamed text (DESIGN §4). REQUIRES: empty unless the engine has a tokenizer.
+  std::vector<std::string> stop_sequences;
   std::shared_ptr<OutputSink> sink;  // REQUIRES: non-null
 };
 
 class Engine {
  public:
-  // Starts the engine thread. REQUIRES: `model` outlives the engine;
-  // config.num_blocks and config.block_size set.
-  Engine(const Model& model, const SchedulerConfig& config, EngineObserver* observer = nullptr);
+  // Starts the engine thread. REQUIRES: `model` (and `tokenizer`, `observer` when given) outlive
+  // the engine; config.num_blocks and config.block_size set. With a tokenizer, outputs carry
+  // streamed text and stop sequences are honoured.
+  Engine(const Model& model, const SchedulerConfig& config, EngineObserver* observer = nullptr,
+         const Tokenizer* tokenizer = nullptr);
   // Stops the thread; requests still live end with FinishReason::kAborted.
   ~Engine();
   Engine(const Engine&) = delete;
@@ -61,6 +68,11 @@ class Engine {
     std::optional<Clock::time_point> first_token;
     Clock::time_point last_token;
     std::vector<float> prompt_logprobs;
+    // Text streaming (with a tokenizer): detokenizer, stop-sequence matcher, min_tokens.
+    std::optional<StreamingDetokenizer> detokenizer;
+    std::optional<StopSequenceMatcher> stop_sequences;
+    int64_t min_tokens = 0;
+    int64_t num_outputs = 0;
     bool wants_logprobs = false;
     bool wants_top_logprobs = false;
     bool wants_prompt_logprobs = false;
@@ -77,11 +89,14 @@ class Engine {
   bool DrainInbox(bool wait);
   void Step();
   void Deliver(const RequestEvent& event, Clock::time_point now);
+  // Appends the text of the event's tokens to `out`; true when a stop sequence matched.
+  bool StreamText(const RequestEvent& event, Live& live, RequestOutput& out);
   void PublishStats();
   void AbortAll();
 
   const Model& model_;
   EngineObserver* const observer_;
+  const Tokenizer* const tokenizer_;
   // Engine thread only:
   Scheduler scheduler_;
   ModelRunner runner_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,7 +21,11 @@ struct RequestOutput {
   // nothing else.
   absl::Status error;
 
-  std::vector<int32_t> token_ids;         // tokens produced this step (usually one)
+  std::vector<int32_t> token_ids;  // tokens produced this step (usually one)
+  // Their text, with a tokenizer: never a split UTF-8 character, never the text of a stopping
+  // token, cut before a matched stop sequence; text held back (a possible stop-sequence start or
+  // an unfinished character) comes with a later output.
+  std::string text;
   std::vector<float> logprobs;            // [token_ids.size()] when return_logprobs
   std::vector<TopLogprobs> top_logprobs;  // [token_ids.size()] when top_logprobs > 0
 
@@ -32,7 +37,8 @@ struct RequestOutput {
   int64_t cached_tokens = 0;           // prompt tokens served from the prefix cache
   std::vector<float> prompt_logprobs;  // [prompt_tokens - 1] when asked for
   std::optional<int32_t> matched_stop_token_id;
-  double queue_seconds = 0;  // arrival → first scheduled
+  std::string matched_stop_sequence;  // when finish_reason is kStopSequence
+  double queue_seconds = 0;           // arrival → first scheduled
   double time_to_first_token_seconds = 0;
   double total_seconds = 0;
   uint64_t seed = 0;

@@ -8,10 +8,14 @@ PACKAGES=(
   libabsl-dev nlohmann-json3-dev libopenblas-dev
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   prometheus-cpp-dev libspdlog-dev libfmt-dev
+  libpcre2-dev libsentencepiece-dev sentencepiece
   python3-grpcio python3-protobuf prometheus
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-numpy
+  bible-kjv
   clang-format
+  python3-matplotlib
+  nginx debootstrap buildah podman python3-yaml
 )
 
 missing=()

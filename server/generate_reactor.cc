@@ -83,12 +83,14 @@ GenerateReactor* GenerateReactor::Start(ServiceContext* service,
   reactor->sink_ = std::make_shared<Sink>(reactor);
   SamplingParams sampling = valid->sampling;
   if (!valid->seed_given) sampling.seed = RandomU64();
-  reactor->engine_id_ = service->engine().Submit({.prompt_ids = std::move(valid->prompt_ids),
-                                                  .sampling = sampling,
-                                                  .stopping = valid->stopping,
-                                                  .output_options = valid->output_options,
-                                                  .priority = valid->priority,
-                                                  .sink = reactor->sink_});
+  reactor->engine_id_ =
+      service->engine().Submit({.prompt_ids = std::move(valid->prompt_ids),
+                                .sampling = sampling,
+                                .stopping = valid->stopping,
+                                .output_options = valid->output_options,
+                                .priority = valid->priority,
+                                .stop_sequences = std::move(valid->stop_sequences),
+                                .sink = reactor->sink_});
   reactor->submitted_ = true;
   service->SetEngineId(request_id, reactor->engine_id_);
   return reactor;
@@ -100,11 +102,12 @@ void GenerateReactor::Deliver(const RequestOutput& output) {
     FinishWith(ToGrpcStatus(output.error));
     return;
   }
-  if (!output.token_ids.empty()) {
+  if (!output.token_ids.empty() || !output.text.empty()) {
     v1::GenerateResponse message;
     message.set_request_id(request_id_);
     v1::Chunk* chunk = message.mutable_chunk();
     for (int32_t id : output.token_ids) chunk->add_token_ids(static_cast<uint32_t>(id));
+    chunk->set_text(output.text);
     for (float lp : output.logprobs) chunk->add_logprobs(lp);
     for (const TopLogprobs& top : output.top_logprobs) {
       v1::TopLogprobs* t = chunk->add_top_logprobs();
@@ -125,7 +128,9 @@ void GenerateReactor::Deliver(const RequestOutput& output) {
   complete->mutable_timing()->set_queue_seconds(output.queue_seconds);
   complete->mutable_timing()->set_time_to_first_token_seconds(output.time_to_first_token_seconds);
   complete->mutable_timing()->set_total_seconds(output.total_seconds);
-  if (output.matched_stop_token_id) {
+  if (!output.matched_stop_sequence.empty()) {
+    complete->set_matched_stop(output.matched_stop_sequence);
+  } else if (output.matched_stop_token_id) {
     complete->set_matched_stop(absl::StrCat(*output.matched_stop_token_id));
   }
   complete->set_seed(output.seed);

@@ -80,10 +80,11 @@ absl::Status ReadStopping(const v1::StoppingCriteria& s, const ValidationLimits&
             absl::StrCat("must be 1 to ", kMaxStopSequenceBytes, " bytes, got ", seq.size()));
       }
     }
-    if (!limits.has_tokenizer) {
+    if (limits.tokenizer == nullptr) {
       return absl::FailedPreconditionError(
           "stopping.stop_sequences: the model has no tokenizer, so text cannot be matched");
     }
+    out.stop_sequences.assign(s.stop_sequences().begin(), s.stop_sequences().end());
   }
   StoppingParams& p = out.stopping;
   p.max_tokens = s.max_tokens() > 0 ? s.max_tokens() : limits.default_max_tokens;
@@ -112,30 +113,48 @@ absl::StatusOr<ValidatedRequest> ValidateGenerateRequest(const v1::GenerateReque
   }
   out.request_id = request.request_id();
 
+  std::string prompt_field = "token_ids.ids";
   switch (request.input_case()) {
-    case v1::GenerateRequest::kText:
-      if (!limits.has_tokenizer) {
+    case v1::GenerateRequest::kText: {
+      if (limits.tokenizer == nullptr) {
         return absl::FailedPreconditionError(
             "text: the model has no tokenizer; send token_ids instead");
       }
-      return absl::UnimplementedError("text: tokenization is not available yet");
-    case v1::GenerateRequest::kTokenIds:
+      if (request.text().empty()) return Invalid("text", "empty: the prompt needs some text");
+      absl::StatusOr<std::vector<int32_t>> ids = limits.tokenizer->Encode(request.text());
+      if (!ids.ok()) return Invalid("text", std::string(ids.status().message()));
+      if (limits.text_prefix_token_id) out.prompt_ids.push_back(*limits.text_prefix_token_id);
+      out.prompt_ids.insert(out.prompt_ids.end(), ids->begin(), ids->end());
+      for (size_t i = 0; i < out.prompt_ids.size(); ++i) {
+        if (out.prompt_ids[i] < 0 || out.prompt_ids[i] >= limits.vocab_size) {
+          return Invalid("text", absl::StrCat("the tokenizer gave id ", out.prompt_ids[i],
+                                              ", outside the model's vocabulary [0, ",
+                                              limits.vocab_size, ")"));
+        }
+      }
+      prompt_field = "text";
       break;
+    }
+    case v1::GenerateRequest::kTokenIds: {
+      const auto& ids = request.token_ids().ids();
+      if (ids.empty()) {
+        return Invalid("token_ids.ids", "empty: the prompt needs at least one token");
+      }
+      for (int i = 0; i < ids.size(); ++i) {
+        if (ids[i] >= static_cast<uint64_t>(limits.vocab_size)) {
+          return Invalid(absl::StrCat("token_ids.ids[", i, "]"),
+                         absl::StrCat("token id ", ids[i], " is outside the vocabulary [0, ",
+                                      limits.vocab_size, ")"));
+        }
+        out.prompt_ids.push_back(static_cast<int32_t>(ids[i]));
+      }
+      break;
+    }
     case v1::GenerateRequest::INPUT_NOT_SET:
       return Invalid("input", "empty: set text or token_ids");
   }
-  const auto& ids = request.token_ids().ids();
-  if (ids.empty()) return Invalid("token_ids.ids", "empty: the prompt needs at least one token");
-  for (int i = 0; i < ids.size(); ++i) {
-    if (ids[i] >= static_cast<uint64_t>(limits.vocab_size)) {
-      return Invalid(absl::StrCat("token_ids.ids[", i, "]"),
-                     absl::StrCat("token id ", ids[i], " is outside the vocabulary [0, ",
-                                  limits.vocab_size, ")"));
-    }
-    out.prompt_ids.push_back(static_cast<int32_t>(ids[i]));
-  }
   if (static_cast<int64_t>(out.prompt_ids.size()) + 1 > limits.max_context_tokens) {
-    return Invalid("token_ids.ids",
+    return Invalid(prompt_field,
                    absl::StrCat("prompt of ", out.prompt_ids.size(),
                                 " tokens leaves no room for one more in the context of ",
                                 limits.max_context_tokens, " tokens"));

@@ -5,11 +5,14 @@
 #define EGMLA_SERVER_REQUEST_VALIDATION_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/sampling_params.h"
 #include "egmla/v1/generation.pb.h"
+#include "model/tokenizer.h"
 
 namespace egmla {
 
@@ -17,12 +20,16 @@ struct ValidationLimits {
   int64_t vocab_size = 0;
   int64_t max_context_tokens = 0;  // --max-context, or the model's
   int64_t default_max_tokens = 256;
-  bool has_tokenizer = false;
+  const Tokenizer* tokenizer = nullptr;  // the model's; null: text features are refused
+  // Prepended to the ids of a text prompt (the model's bos_token_id, when it has one that is not
+  // also its eos, as SentencePiece/Llama-style models expect; GPT-2 style models use none).
+  std::optional<int32_t> text_prefix_token_id;
 };
 
 struct ValidatedRequest {
   std::string request_id;  // the client's, or empty (the server makes one)
   std::vector<int32_t> prompt_ids;
+  std::vector<std::string> stop_sequences;
   SamplingParams sampling;
   bool seed_given = false;  // else the server picks one
   StoppingParams stopping;  // max_tokens resolved; eos filled by the engine

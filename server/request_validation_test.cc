@@ -12,7 +12,7 @@ namespace {
 using ::testing::HasSubstr;
 
 const ValidationLimits kLimits{
-    .vocab_size = 100, .max_context_tokens = 16, .default_max_tokens = 256, .has_tokenizer = false};
+    .vocab_size = 100, .max_context_tokens = 16, .default_max_tokens = 256};
 
 v1::GenerateRequest Valid() {
   v1::GenerateRequest r;

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -47,7 +48,8 @@ absl::StatusOr<GateMode> ChooseGateMode(const ServerOptions& o, const ModelConfi
 }
 
 v1::ModelInfo DescribeModel(const ServerOptions& o, const Model& model, const CacheSpec& spec,
-                            int64_t num_blocks, int64_t max_context, GateMode gate_mode) {
+                            int64_t num_blocks, int64_t max_context, GateMode gate_mode,
+                            bool has_tokenizer) {
   const ModelConfig& c = model.config();
   v1::ModelInfo info;
   info.set_model_name(std::filesystem::path(o.model_dir).lexically_normal().filename().string());
@@ -70,7 +72,7 @@ v1::ModelInfo DescribeModel(const ServerOptions& o, const Model& model, const Ca
   info.set_gate_table_bytes(static_cast<uint64_t>(GateTableBytes(c, DType::kF32, gate_mode)));
   info.set_device("cpu");
   info.set_dtype("f32");
-  info.set_has_tokenizer(false);
+  info.set_has_tokenizer(has_tokenizer);
   return info;
 }
 
@@ -97,6 +99,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   EGMLA_ASSIGN_OR_RETURN(GateMode gate_mode, ChooseGateMode(o, config));
   EGMLA_ASSIGN_OR_RETURN(server->model_, Model::Load(o.model_dir, {.gate_mode = gate_mode}));
   const Model& model = *server->model_;
+  EGMLA_ASSIGN_OR_RETURN(server->tokenizer_, LoadModelTokenizer(o.model_dir));
+  const Tokenizer* tokenizer = server->tokenizer_.get();
+  std::optional<int32_t> text_prefix;
+  if (config.bos_token_id && std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(),
+                                       *config.bos_token_id) == config.eos_token_ids.end()) {
+    text_prefix = static_cast<int32_t>(*config.bos_token_id);
+  }
   const CacheSpec spec = model.cache_spec();
   const int64_t num_blocks = o.num_kv_blocks > 0
                                  ? o.num_kv_blocks
@@ -133,15 +142,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                                   .num_blocks = num_blocks,
                                   .enable_prefix_caching = o.enable_prefix_caching};
   EGMLA_RETURN_IF_ERROR(ValidateSchedulerConfig(scheduler));
-  server->engine_ = std::make_unique<Engine>(model, scheduler, server->metrics_.get());
+  server->engine_ = std::make_unique<Engine>(model, scheduler, server->metrics_.get(), tokenizer);
 
   Metrics* metrics = server->metrics_.get();
   server->context_ = std::make_unique<ServiceContext>(
-      server->engine_.get(), DescribeModel(o, model, spec, num_blocks, max_context, gate_mode),
+      server->engine_.get(),
+      DescribeModel(o, model, spec, num_blocks, max_context, gate_mode, tokenizer != nullptr),
       ValidationLimits{.vocab_size = config.vocab_size,
                        .max_context_tokens = max_context,
                        .default_max_tokens = o.default_max_tokens,
-                       .has_tokenizer = false},
+                       .tokenizer = tokenizer,
+                       .text_prefix_token_id = text_prefix},
       api_key, [metrics](absl::StatusCode code) { metrics->OnRejected(code); });
   server->service_ = std::make_unique<GenerationService>(server->context_.get());
 

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "grpcpp/server.h"
 #include "model/model.h"
+#include "model/tokenizer.h"
 #include "server/generation_service.h"
 #include "server/metrics.h"
 #include "server/server_options.h"
@@ -39,6 +40,7 @@ class Server {
 
   ServerOptions options_;
   std::unique_ptr<Model> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;  // null when the model directory has none
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<ServiceContext> context_;
