@@ -8,8 +8,10 @@
 #include "engine/collecting_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/detokenizer.h"
 #include "model/sampler.h"
 #include "model/test_models.h"
+#include "model/tokenizer.h"
 
 namespace egmla {
 namespace {
@@ -23,7 +25,7 @@ std::vector<int32_t> Alone(const Model& model, const std::vector<int32_t>& promp
   std::vector<int32_t> out;
   std::vector<float> logits = *model.Forward(prompt, &cache);
   while (true) {
-    const auto last = std::span<const float>(logits).last(kVocab);
+    const auto last = std::span<const float>(logits).last(model.config().vocab_size);
     out.push_back(SampleToken(last, sampling, prompt, out));
     if (static_cast<int64_t>(out.size()) == max_tokens) return out;
     logits = *model.Forward(std::span(&out.back(), 1), &cache);
@@ -195,6 +197,76 @@ TEST(EngineTest, MinTokensMasksStopIds) {
   const std::vector<int32_t> got = sink->WaitTokens();
   ASSERT_GE(got.size(), 3u);
   for (size_t i = 0; i < 3; ++i) EXPECT_NE(got[i], free_run[0]) << "output " << i;
+}
+
+// A model whose vocabulary is the tiny SentencePiece test tokenizer's (600 pieces).
+struct TextModel {
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<Model> model;
+};
+
+TextModel MakeTextModel() {
+  TextModel t;
+  t.tokenizer = *LoadTokenizer(std::string(EGMLA_TEST_DATA_DIR) + "/tokenizers/tiny_sp.model");
+  ModelConfig config = testing::TestConfig(testing::TestVariants()[3]);
+  config.vocab_size = t.tokenizer->vocab_size();
+  t.model = testing::MakeTestModel(config);
+  return t;
+}
+
+// What the stream's text must be: the tokens' bytes, whole characters, as the detokenizer makes.
+std::string ReferenceText(const Tokenizer& tokenizer, const std::vector<int32_t>& ids) {
+  StreamingDetokenizer detokenizer(tokenizer);
+  std::string text;
+  for (int32_t id : ids) text += detokenizer.Add(id);
+  return text + detokenizer.Finish();
+}
+
+std::string StreamedText(const std::vector<RequestOutput>& outputs) {
+  std::string text;
+  for (const RequestOutput& o : outputs) text += o.text;
+  return text;
+}
+
+TEST(EngineTest, StreamsTextWithATokenizer) {
+  TextModel t = MakeTextModel();
+  Engine engine(*t.model, {.block_size = 4, .num_blocks = 64}, nullptr, t.tokenizer.get());
+  const std::vector<int32_t> prompt = *t.tokenizer->Encode("This program is free software");
+  auto sink = std::make_shared<CollectingSink>();
+  engine.Submit(Request(prompt, {.temperature = 0.0f}, 40, sink));
+  const std::vector<RequestOutput> outputs = sink->Wait();
+  const std::vector<int32_t> ids = sink->WaitTokens();
+  EXPECT_EQ(StreamedText(outputs), ReferenceText(*t.tokenizer, ids));
+}
+
+TEST(EngineTest, StopSequenceSplitAcrossTokensEndsTheRequestAndCutsTheText) {
+  TextModel t = MakeTextModel();
+  Engine engine(*t.model, {.block_size = 4, .num_blocks = 64}, nullptr, t.tokenizer.get());
+  const std::vector<int32_t> prompt = *t.tokenizer->Encode("Everyone is permitted to copy");
+  const SamplingParams greedy{.temperature = 0.0f};
+  const std::vector<int32_t> free_run = Alone(*t.model, prompt, greedy, 40);
+  const std::string free_text = ReferenceText(*t.tokenizer, free_run);
+  // A stop string that ends inside a later token's text and starts in an earlier one.
+  std::string prefix_text;
+  size_t boundary = 0;  // byte offset where token 10's text starts
+  for (size_t i = 0; i < 10; ++i) prefix_text += t.tokenizer->TokenBytes(free_run[i]);
+  boundary = prefix_text.size();
+  ASSERT_GT(free_text.size(), boundary + 2);
+  const std::string stop = free_text.substr(boundary - 1, 3);
+  const size_t cut = free_text.find(stop);
+
+  auto sink = std::make_shared<CollectingSink>();
+  EngineRequest r = Request(prompt, greedy, 40, sink);
+  r.stop_sequences = {stop};
+  engine.Submit(std::move(r));
+  const std::vector<RequestOutput> outputs = sink->Wait();
+  EXPECT_EQ(StreamedText(outputs), free_text.substr(0, cut));
+  EXPECT_EQ(outputs.back().finish_reason, FinishReason::kStopSequence);
+  EXPECT_EQ(outputs.back().matched_stop_sequence, stop);
+  const std::vector<int32_t> got = sink->WaitTokens();
+  EXPECT_LT(got.size(), free_run.size());
+  EXPECT_EQ(got, std::vector<int32_t>(free_run.begin(), free_run.begin() + got.size()));
+  EXPECT_EQ(engine.Stats().used_blocks, 0);
 }
 
 }  // namespace

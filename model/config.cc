@@ -332,4 +332,12 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& path) {
   return config;
 }
 
+std::optional<int32_t> ModelConfig::text_prefix_token_id() const {
+  if (!bos_token_id) return std::nullopt;
+  for (int64_t eos : eos_token_ids) {
+    if (eos == *bos_token_id) return std::nullopt;
+  }
+  return static_cast<int32_t>(*bos_token_id);
+}
+
 }  // namespace egmla

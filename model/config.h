@@ -52,6 +52,10 @@ struct ModelConfig {
   int64_t qk_head_dim() const;
   // Width of one head of v: head_dim (mha) or d_v.
   int64_t value_head_dim() const;
+  // The id put before the ids of a text prompt: bos_token_id, when set and not also an eos id
+  // (SentencePiece / Llama-style models expect it; GPT-2-style ones, whose bos is their eos, do
+  // not, as vLLM's add_special_tokens does).
+  std::optional<int32_t> text_prefix_token_id() const;
 };
 
 // Parses and validates config.json text. Errors name the offending field.

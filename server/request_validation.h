@@ -21,8 +21,7 @@ struct ValidationLimits {
   int64_t max_context_tokens = 0;  // --max-context, or the model's
   int64_t default_max_tokens = 256;
   const Tokenizer* tokenizer = nullptr;  // the model's; null: text features are refused
-  // Prepended to the ids of a text prompt (the model's bos_token_id, when it has one that is not
-  // also its eos, as SentencePiece/Llama-style models expect; GPT-2 style models use none).
+  // Prepended to the ids of a text prompt (ModelConfig::text_prefix_token_id).
   std::optional<int32_t> text_prefix_token_id;
 };
 

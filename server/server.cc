@@ -101,11 +101,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   const Model& model = *server->model_;
   EGMLA_ASSIGN_OR_RETURN(server->tokenizer_, LoadModelTokenizer(o.model_dir));
   const Tokenizer* tokenizer = server->tokenizer_.get();
-  std::optional<int32_t> text_prefix;
-  if (config.bos_token_id && std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(),
-                                       *config.bos_token_id) == config.eos_token_ids.end()) {
-    text_prefix = static_cast<int32_t>(*config.bos_token_id);
-  }
   const CacheSpec spec = model.cache_spec();
   const int64_t num_blocks = o.num_kv_blocks > 0
                                  ? o.num_kv_blocks
@@ -152,7 +147,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                        .max_context_tokens = max_context,
                        .default_max_tokens = o.default_max_tokens,
                        .tokenizer = tokenizer,
-                       .text_prefix_token_id = text_prefix},
+                       .text_prefix_token_id = config.text_prefix_token_id()},
       api_key, [metrics](absl::StatusCode code) { metrics->OnRejected(code); });
   server->service_ = std::make_unique<GenerationService>(server->context_.get());
 

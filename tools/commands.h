@@ -48,8 +48,14 @@ struct RunOptions {
   bool ignore_eos = false;
   bool seed_set = false;
   SamplingParams sampling;
+  std::vector<std::string> stop_sequences;  // needs a tokenizer
 };
 int Run(const RunOptions& options);
+
+// `tokenize --tokenizer FILE TEXT`: the ids as one JSON array. `detokenize --tokenizer FILE
+// --token-ids 1,2,3`: the text. FILE is a tokenizer.json or a SentencePiece .model.
+int Tokenize(const std::string& tokenizer_path, const std::string& text);
+int Detokenize(const std::string& tokenizer_path, const std::string& token_ids);
 
 // --- Clients of a running egmla-server. Exit codes: 0 success; 1 the call failed (the status is
 // printed as "egmla COMMAND: CODE_NAME: message") or, for health, the server is not SERVING;

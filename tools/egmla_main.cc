@@ -47,6 +47,8 @@ ABSL_FLAG(std::vector<std::string>, stop, {},
           "\\n a newline, \\t a tab, \\\\ a backslash)");
 ABSL_FLAG(bool, logprobs, false, "generate: print each token as id(logprob)");
 ABSL_FLAG(bool, json, false, "generate: print each response message as one JSON line");
+ABSL_FLAG(std::string, tokenizer, "",
+          "tokenize, detokenize: tokenizer.json or SentencePiece .model");
 ABSL_FLAG(std::string, service, "egmla.v1.Generation",
           "health: service to check; empty = the server itself (liveness)");
 
@@ -59,7 +61,10 @@ Offline subcommands:
   kv-size      --config FILE [--dtype bf16]
   random-model --config FILE --seed N --out DIR [--dtype f32|bf16|f16]
   run          --model DIR (--token-ids 1,2,3 | --prompt TEXT | --prompts FILE)
-               [--max-tokens N --temperature T --top-p P --top-k K --seed S --ignore-eos]
+               [--max-tokens N --temperature T --top-p P --top-k K --seed S --ignore-eos
+               --stop SEQ]  one line per prompt: text (with a tokenizer) or ids
+  tokenize     --tokenizer FILE [--] TEXT     prints the ids as one JSON array
+  detokenize   --tokenizer FILE --token-ids 1,2,3   prints the text
 
 Clients of egmla-server [--server HOST:PORT (localhost:50051) --api-key-file FILE
                          --tls-ca FILE --timeout SECONDS]:
@@ -129,15 +134,26 @@ int Generate(const std::vector<std::string>& args, const std::optional<std::stri
 int Dispatch(const std::string& command, const std::vector<std::string>& positional,
              const std::vector<std::string>& args) {
   namespace cli = egmla::cli;
-  const size_t max_positional = command == "generate" ? 1 : 0;
+  const bool takes_text = command == "generate" || command == "tokenize";
+  const size_t max_positional = takes_text ? 1 : 0;
   if (positional.size() > max_positional) {
     std::cerr << "egmla: unexpected argument '" << positional[max_positional] << "'"
-              << (command == "generate" ? " (quote TEXT as one argument)" : "") << "\n";
+              << (takes_text ? " (quote TEXT as one argument)" : "") << "\n";
     return 2;
   }
   if (command == "generate") {
     return Generate(args,
                     positional.empty() ? std::nullopt : std::optional<std::string>(positional[0]));
+  }
+  if (command == "tokenize") {
+    if (positional.empty()) {
+      std::cerr << "egmla tokenize: give the TEXT (after -- when it begins with a dash)\n";
+      return 2;
+    }
+    return cli::Tokenize(absl::GetFlag(FLAGS_tokenizer), positional[0]);
+  }
+  if (command == "detokenize") {
+    return cli::Detokenize(absl::GetFlag(FLAGS_tokenizer), absl::GetFlag(FLAGS_token_ids));
   }
   if (command == "info") return cli::Info(GetClientOptions());
   if (command == "load") return cli::Load(GetClientOptions());
@@ -179,7 +195,8 @@ int Dispatch(const std::string& command, const std::vector<std::string>& positio
                      .top_p = absl::GetFlag(FLAGS_top_p).value_or(1.0f),
                      .top_k = static_cast<int32_t>(absl::GetFlag(FLAGS_top_k).value_or(0)),
                      .min_p = absl::GetFlag(FLAGS_min_p).value_or(0.0f),
-                     .seed = absl::GetFlag(FLAGS_seed).value_or(0)}};
+                     .seed = absl::GetFlag(FLAGS_seed).value_or(0)},
+        .stop_sequences = GetStopSequences(args)};
     if (auto error = CheckSampling(o.sampling)) {
       std::cerr << "egmla run: " << *error << "\n";
       return 1;
