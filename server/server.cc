@@ -180,10 +180,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, true);
   spdlog::info(
       "serving {} ({}, {} layers) on {}:{}, metrics on port {}; KV cache: {} blocks of {} "
-      "tokens, {} bytes per token; gate mode {}",
+      "tokens, {} bytes per token{}",
       o.model_dir, AttentionTypeName(config.attention_type), config.num_hidden_layers, o.host,
       server->port_, server->metrics_port(), num_blocks, o.block_size, spec.bytes_per_token(),
-      gate_mode == GateMode::kTable ? "table" : "onthefly");
+      !config.is_eg_mla()             ? ""
+      : gate_mode == GateMode::kTable ? "; gate mode table"
+                                      : "; gate mode onthefly");
   return server;
 }
 
