@@ -17,7 +17,7 @@
 #include "spdlog/spdlog.h"
 
 #ifndef EGMLA_DEFAULT_MODEL_DIR
-#define EGMLA_DEFAULT_MODEL_DIR "models/default"
+#define EGMLA_DEFAULT_MODEL_DIR "models/egmla-kjv"
 #endif
 
 ABSL_FLAG(std::string, model, EGMLA_DEFAULT_MODEL_DIR, "checkpoint directory");

@@ -3,6 +3,12 @@
 Decoder-only, pre-norm, one full causal pass. The formulation is the straightforward,
 non-absorbed one: K and V are materialised for every head. Weights are a dict
 {tensor name: fp32 tensor} using the checkpoint names of DESIGN.md section 3.3.
+
+Shapes: every function takes one sequence ([T, ...], token ids a list or a 1-D tensor) or a batch
+of equal-length sequences ([B, T, ...], ids a [B, T] tensor or a list of lists), each sequence
+starting at position 0. The single-sequence path runs exactly the ops it always ran, so its
+outputs are bit-for-bit those of the unbatched code; the batched path is differentiable and is
+what python/train/train.py trains.
 """
 import math
 
@@ -48,14 +54,18 @@ def layer_norm(x, weight, bias, eps):
     return (x - mean) * torch.rsqrt(var + eps) * weight + bias
 
 
-def rope(x, theta, interleave):
-    """Rotary embedding of x [T, r] or [T, H, r]; token t sits at position t."""
-    num_tokens, width = x.shape[0], x.shape[-1]
+def rope(x, theta, interleave, heads=None):
+    """Rotary embedding of x [T, r] or [T, H, r] (with heads=None, told apart by rank), or with
+    a leading batch dimension [B, T, r] (heads=False) / [B, T, H, r] (heads=True); token t of
+    each sequence sits at position t."""
+    if heads is None:
+        heads = x.dim() == 3
+    num_tokens, width = x.shape[-3 if heads else -2], x.shape[-1]
     half = width // 2
     inv_freq = theta ** (-2.0 * torch.arange(half, dtype=torch.float64) / width)
     angle = torch.arange(num_tokens, dtype=torch.float64)[:, None] * inv_freq[None, :]
     cos, sin = angle.cos().float(), angle.sin().float()  # [T, r/2]
-    if x.dim() == 3:
+    if heads:
         cos, sin = cos[:, None, :], sin[:, None, :]
     if interleave:  # pairs (2i, 2i+1)
         a, b = x[..., 0::2], x[..., 1::2]
@@ -65,13 +75,15 @@ def rope(x, theta, interleave):
 
 
 def causal_attention(q, k, v, scale):
-    """q, k [T, H, dk], v [T, H, dv] -> [T, H, dv], token t attends to tokens 0..t."""
-    num_tokens = q.shape[0]
-    scores = torch.einsum("thd,shd->hts", q, k) * scale
+    """q, k [T, H, dk], v [T, H, dv] -> [T, H, dv], token t attends to tokens 0..t
+    (or all with a leading batch dimension [B, T, H, ...])."""
+    num_tokens = q.shape[-3]
+    batch = "b" if q.dim() == 4 else ""
+    scores = torch.einsum(batch + "thd," + batch + "shd->" + batch + "hts", q, k) * scale
     mask = torch.ones(num_tokens, num_tokens, dtype=torch.bool).triu(1)
     scores = scores.masked_fill(mask, float("-inf"))
     probs = torch.softmax(scores, dim=-1)
-    return torch.einsum("hts,shd->thd", probs, v)
+    return torch.einsum(batch + "hts," + batch + "shd->" + batch + "thd", probs, v)
 
 
 def swiglu_mlp(w, prefix, x):
@@ -85,12 +97,12 @@ def swiglu_mlp(w, prefix, x):
 def mha_attention(config, w, prefix, x):
     num_heads, head_dim = config["num_attention_heads"], cfg(config, "head_dim")
     theta, interleave = cfg(config, "rope_theta"), cfg(config, "rope_interleave")
-    shape = (x.shape[0], num_heads, head_dim)
-    q = rope(linear(x, w[prefix + "self_attn.q_proj.weight"]).view(shape), theta, interleave)
-    k = rope(linear(x, w[prefix + "self_attn.k_proj.weight"]).view(shape), theta, interleave)
+    shape = tuple(x.shape[:-1]) + (num_heads, head_dim)
+    q = rope(linear(x, w[prefix + "self_attn.q_proj.weight"]).view(shape), theta, interleave, True)
+    k = rope(linear(x, w[prefix + "self_attn.k_proj.weight"]).view(shape), theta, interleave, True)
     v = linear(x, w[prefix + "self_attn.v_proj.weight"]).view(shape)
     out = causal_attention(q, k, v, head_dim ** -0.5)
-    return linear(out.reshape(x.shape[0], -1), w[prefix + "self_attn.o_proj.weight"])
+    return linear(out.reshape(*x.shape[:-1], -1), w[prefix + "self_attn.o_proj.weight"])
 
 
 def mla_query(config, w, prefix, x):
@@ -102,15 +114,15 @@ def mla_query(config, w, prefix, x):
         q_a = linear(x, w[prefix + "self_attn.q_a_proj.weight"])
         q_a = rms_norm(q_a, w[prefix + "self_attn.q_a_layernorm.weight"], cfg(config, "rms_norm_eps"))
         q = linear(q_a, w[prefix + "self_attn.q_b_proj.weight"])
-    q = q.view(x.shape[0], config["num_attention_heads"], d_nope + d_rope)
+    q = q.view(*x.shape[:-1], config["num_attention_heads"], d_nope + d_rope)
     q_nope, q_rope = q[..., :d_nope], q[..., d_nope:]
-    return q_nope, rope(q_rope, cfg(config, "rope_theta"), cfg(config, "rope_interleave"))
+    return q_nope, rope(q_rope, cfg(config, "rope_theta"), cfg(config, "rope_interleave"), True)
 
 
 def gate(config, w, prefix, ids, layer):
     """g = gate_up_proj(gate_embeddings[layer // group][ids]) -> [T, D_gate]."""
     group = layer // cfg(config, "gate_layer_group_size")
-    e = w["model.gate_embeddings.%d.weight" % group][torch.tensor(ids, dtype=torch.long)]
+    e = w["model.gate_embeddings.%d.weight" % group][id_tensor(ids)]
     return linear(e, w[prefix + "self_attn.gate_up_proj.weight"])
 
 
@@ -122,8 +134,8 @@ def mla_latent(config, w, prefix, x, ids, layer):
     """What the cache holds: c [T, d_c] and k_R [T, d_R] (rotated, one head)."""
     d_c = config["kv_lora_rank"]
     ckv_kr = linear(x, w[prefix + "self_attn.kv_a_proj_with_mqa.weight"])
-    ckv, k_rope = ckv_kr[:, :d_c], ckv_kr[:, d_c:]
-    k_rope = rope(k_rope, cfg(config, "rope_theta"), cfg(config, "rope_interleave"))
+    ckv, k_rope = ckv_kr[..., :d_c], ckv_kr[..., d_c:]
+    k_rope = rope(k_rope, cfg(config, "rope_theta"), cfg(config, "rope_interleave"), False)
     if is_latent_gated(config):
         g = gate(config, w, prefix, ids, layer)
         c = layer_norm(ckv * g, w[prefix + "self_attn.gate_norm.weight"],
@@ -141,7 +153,7 @@ def mla_expand(config, w, prefix, c, ids, layer):
         g = gate(config, w, prefix, ids, layer)
         u = layer_norm(u * g, w[prefix + "self_attn.gate_norm.weight"],
                        w[prefix + "self_attn.gate_norm.bias"], cfg(config, "gate_norm_eps"))
-    u = u.view(c.shape[0], config["num_attention_heads"], d_nope + d_v)  # head-major rows
+    u = u.view(*c.shape[:-1], config["num_attention_heads"], d_nope + d_v)  # head-major rows
     return u[..., :d_nope], u[..., d_nope:]
 
 
@@ -151,11 +163,11 @@ def mla_attention(config, w, prefix, x, ids, layer):
     q_nope, q_rope = mla_query(config, w, prefix, x)
     c, k_rope = mla_latent(config, w, prefix, x, ids, layer)
     k_nope, v = mla_expand(config, w, prefix, c, ids, layer)
-    k_rope = k_rope[:, None, :].expand(-1, num_heads, -1)  # shared by all heads
+    k_rope = k_rope.unsqueeze(-2).expand(*k_rope.shape[:-1], num_heads, d_rope)  # shared by all heads
     q = torch.cat((q_nope, q_rope), dim=-1)
     k = torch.cat((k_nope, k_rope), dim=-1)
     out = causal_attention(q, k, v, (d_nope + d_rope) ** -0.5)
-    return linear(out.reshape(x.shape[0], -1), w[prefix + "self_attn.o_proj.weight"])
+    return linear(out.reshape(*x.shape[:-1], -1), w[prefix + "self_attn.o_proj.weight"])
 
 
 def attention(config, w, prefix, x, ids, layer):
@@ -175,11 +187,19 @@ def lm_head_weight(config, w):
     return w["lm_head.weight"]
 
 
+def id_tensor(ids):
+    """Token ids (a list, a list of lists or an integer tensor) -> a long tensor [T] or [B, T]."""
+    if isinstance(ids, torch.Tensor):
+        return ids.long()
+    return torch.tensor(ids, dtype=torch.long)
+
+
 def forward(config, weights, ids):
-    """Full causal pass over token ids -> logits [T, vocab]; row t predicts token t+1."""
+    """Full causal pass over token ids [T] -> logits [T, vocab]; row t predicts token t+1.
+    A batch of ids [B, T] gives logits [B, T, vocab]."""
     eps = cfg(config, "rms_norm_eps")
     w = {name: t.float() for name, t in weights.items()}
-    h = w["model.embed_tokens.weight"][torch.tensor(ids, dtype=torch.long)]
+    h = w["model.embed_tokens.weight"][id_tensor(ids)]
     for layer in range(config["num_hidden_layers"]):
         prefix = "model.layers.%d." % layer
         x = rms_norm(h, w[prefix + "input_layernorm.weight"], eps)
