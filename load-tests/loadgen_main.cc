@@ -7,9 +7,8 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "common/flag_names.h"
+#include "common/command_line.h"
 #include "load-tests/interrupt_watcher.h"
 #include "load-tests/loadgen.h"
 #include "load-tests/loadgen_options.h"
@@ -71,13 +70,9 @@ int main(int argc, char** argv) {
   // Before any thread exists, so that Ctrl-C reaches the watcher (see interrupt_watcher.h).
   egmla::loadgen::BlockInterruptSignals();
   absl::SetProgramUsageMessage(kUsage);
-  std::vector<std::string> args = egmla::NormalizeFlagNames(argc, argv);
-  std::vector<char*> arg_ptrs;
-  for (std::string& a : args) arg_ptrs.push_back(a.data());
-  std::vector<char*> positional =
-      absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
-  if (positional.size() > 1) {
-    std::cerr << "egmla-loadgen: unexpected argument '" << positional[1] << "'\n";
+  const egmla::CommandLine line = egmla::ParseCommandLine(argc, argv);
+  if (!line.positional.empty()) {
+    std::cerr << "egmla-loadgen: unexpected argument '" << line.positional[0] << "'\n";
     return egmla::loadgen::kExitUsage;
   }
   egmla::loadgen::LoadgenOptions options{

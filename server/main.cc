@@ -8,10 +8,9 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/byte_size.h"
-#include "common/flag_names.h"
+#include "common/command_line.h"
 #include "server/logging.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
@@ -57,13 +56,10 @@ int Fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("egmla-server [flags]: serves egmla.v1.Generation over gRPC");
-  std::vector<std::string> args = egmla::NormalizeFlagNames(argc, argv);
-  std::vector<char*> arg_ptrs;
-  for (std::string& a : args) arg_ptrs.push_back(a.data());
-  std::vector<char*> positional =
-      absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
-  if (positional.size() > 1)
-    return Fail(std::string("unexpected argument '") + positional[1] + "'");
+  const egmla::CommandLine line = egmla::ParseCommandLine(argc, argv);
+  if (!line.positional.empty()) {
+    return Fail("unexpected argument '" + line.positional[0] + "'");
+  }
 
   if (absl::Status st =
           egmla::SetUpLogging(absl::GetFlag(FLAGS_log_format), absl::GetFlag(FLAGS_log_level));

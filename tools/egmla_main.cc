@@ -6,10 +6,9 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
-#include "common/flag_names.h"
+#include "common/command_line.h"
 #include "tools/client_request.h"
 #include "tools/commands.h"
 
@@ -211,15 +210,12 @@ int Dispatch(const std::string& command, const std::vector<std::string>& positio
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
-  std::vector<std::string> args = egmla::NormalizeFlagNames(argc, argv);
-  std::vector<char*> arg_ptrs;
-  for (std::string& a : args) arg_ptrs.push_back(a.data());
-  std::vector<char*> positional =
-      absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
-  if (positional.size() < 2) {
+  const egmla::CommandLine line = egmla::ParseCommandLine(argc, argv);
+  if (line.positional.empty()) {
     std::cerr << kUsage << "\n";
     return 2;
   }
-  return Dispatch(positional[1], std::vector<std::string>(positional.begin() + 2, positional.end()),
-                  args);
+  return Dispatch(line.positional[0],
+                  std::vector<std::string>(line.positional.begin() + 1, line.positional.end()),
+                  line.args);
 }
