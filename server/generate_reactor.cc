@@ -67,7 +67,7 @@ GenerateReactor* GenerateReactor::Start(ServiceContext* service,
     return reactor;
   };
   if (absl::Status auth = service->Authenticate(*context); !auth.ok()) return refuse(auth);
-  if (service->draining()) {
+  if (service->drain_gate().Refuses(static_cast<const grpc::ServerContextBase*>(context))) {
     return refuse(absl::UnavailableError("the server is draining; retry on another replica"));
   }
   absl::StatusOr<ValidatedRequest> valid = ValidateGenerateRequest(request, service->limits());

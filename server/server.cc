@@ -14,6 +14,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "grpcpp/server_posix.h"
 #include "kvcache/capacity.h"
 #include "model/kv_size.h"
 #include "model/tensor_names.h"
@@ -25,6 +26,11 @@ namespace {
 // Requests carry token ids (up to ~5 bytes each) and stop strings; 64 MiB is far above any real
 // prompt and still bounds what one call may make the server parse.
 constexpr int kMaxMessageBytes = 64 << 20;
+
+// How long a drain waits for the first call of connections accepted before the listener closed.
+// Behind a load balancer the call follows its connect within milliseconds; a client that
+// connected and sent nothing only delays the GOAWAY by this much.
+constexpr absl::Duration kFirstCallWait = absl::Seconds(1);
 
 absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -165,17 +171,33 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(o.host, ":", o.port);
-  builder.AddListeningPort(address, credentials, &server->port_);
+  if (o.tls_cert.empty()) {
+    // Plaintext: our own listener, so that a drain loses no call (server/listener.h).
+    EGMLA_ASSIGN_OR_RETURN(server->listener_, Listener::Open(o.host, o.port));
+    server->port_ = server->listener_->port();
+  } else {
+    builder.AddListeningPort(address, credentials, &server->port_);
+    // Without this gRPC sets SO_REUSEPORT and a second server on the same port would start and
+    // share its connections.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  }
   builder.RegisterService(server->service_.get());
-  // Without this gRPC sets SO_REUSEPORT and a second server on the same port would start and
-  // share its connections.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> reporters;
+  reporters.push_back(server->context_->drain_gate().MakeInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(reporters));
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   server->grpc_server_ = builder.BuildAndStart();
   if (!server->grpc_server_ || server->port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", address, " (in use, or not an address of this host)"));
+  }
+  if (server->listener_) {
+    server->listener_->Start([gate = &server->context_->drain_gate(),
+                              grpc_server = server->grpc_server_.get()](int fd) {
+      gate->ConnectionAccepted(fd);
+      grpc::AddInsecureChannelFromFd(grpc_server, fd);
+    });
   }
   server->grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, true);
   spdlog::info(
@@ -190,6 +212,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 }
 
 Server::~Server() {
+  if (listener_) listener_->Close();
   if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
 }
 
@@ -199,13 +222,27 @@ int Server::metrics_port() const {
 }
 
 void Server::Drain() {
+  const absl::Time start = absl::Now();
   context_->StartDraining();
+  DrainGate& gate = context_->drain_gate();
+  gate.BeginDrain();
   grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, false);
-  const auto deadline = absl::ToChronoTime(absl::Now() + options_.drain_timeout);
+  // 1. No new connection: a load balancer's connect is refused and goes to another replica.
+  //    What the kernel already accepted is handed to gRPC, not reset.
+  if (listener_) listener_->Close();
+  // 2. The calls those connections carry arrive and are served (nginx cannot retry a call it
+  //    has sent, so refusing them would fail them).
+  const int silent = gate.WaitForFirstCalls(kFirstCallWait);
+  // 3. Any other new call is refused, and Shutdown sends GOAWAY; gRPC takes no new call after
+  //    it (with gRPC's own listener, for TLS, steps 1 and 3 happen together here).
+  gate.RefuseNewCalls();
+  const auto deadline = absl::ToChronoTime(start + options_.drain_timeout);
   spdlog::info(
-      "draining: readiness NOT_SERVING, listener closed; {} call(s) in flight get up "
-      "to {}",
-      context_->num_in_flight(), absl::FormatDuration(options_.drain_timeout));
+      "draining: readiness NOT_SERVING, listener closed; {} call(s) in flight get up to {}{}",
+      context_->num_in_flight(), absl::FormatDuration(options_.drain_timeout),
+      silent == 0 ? ""
+                  : absl::StrCat("; ", silent, " connection(s) sent no call within ",
+                                 absl::FormatDuration(kFirstCallWait)));
   // Past the drain timeout, what is still in flight ends with Complete(ABORTED).
   std::thread aborter([this, deadline] {
     while (context_->num_in_flight() > 0 && std::chrono::system_clock::now() < deadline) {
@@ -216,8 +253,8 @@ void Server::Drain() {
       context_->AbortAllInFlight();
     }
   });
-  // Closes the listener and sends GOAWAY at once, then waits for the calls in flight; a call
-  // still open well after the aborts is cancelled.
+  // Sends GOAWAY at once, then waits for the calls in flight; a call still open well after the
+  // aborts is cancelled.
   grpc_server_->Shutdown(deadline + std::chrono::seconds(10));
   aborter.join();
   spdlog::info("drained");

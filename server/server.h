@@ -11,6 +11,7 @@
 #include "model/model.h"
 #include "model/tokenizer.h"
 #include "server/generation_service.h"
+#include "server/listener.h"
 #include "server/metrics.h"
 #include "server/server_options.h"
 #include "server/service_context.h"
@@ -26,10 +27,11 @@ class Server {
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
   ~Server();
 
-  // SIGTERM / SIGINT: readiness NOT_SERVING; the listener closes and GOAWAY goes out (a load
-  // balancer sends new calls elsewhere; a call that still arrives gets UNAVAILABLE); in-flight
-  // streams get up to --drain-timeout to finish, then end with Complete(ABORTED). Returns when
-  // every call is done.
+  // SIGTERM / SIGINT: readiness NOT_SERVING; the listener closes (a load balancer's new
+  // connects are refused and go elsewhere), the calls of connections already accepted are
+  // served, then GOAWAY goes out and a call that still arrives gets UNAVAILABLE; in-flight
+  // streams get up to --drain-timeout (from the signal) to finish, then end with
+  // Complete(ABORTED). Returns when every call is done.
   void Drain();
 
   int port() const { return port_; }
@@ -46,6 +48,7 @@ class Server {
   std::unique_ptr<ServiceContext> context_;
   std::unique_ptr<GenerationService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<Listener> listener_;  // null with TLS: gRPC listens itself
   int port_ = 0;
 };
 

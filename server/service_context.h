@@ -15,6 +15,7 @@
 #include "egmla/v1/generation.pb.h"
 #include "engine/engine.h"
 #include "grpcpp/server_context.h"
+#include "server/drain_gate.h"
 #include "server/request_validation.h"
 
 namespace egmla {
@@ -37,8 +38,11 @@ class ServiceContext {
   // `authorization: Bearer <key>`.
   absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
 
+  // Draining as reported (GetLoad.draining, egmla_draining): from the SIGTERM on. Which calls
+  // are still served is the gate's to say.
   bool draining() const { return draining_.load(); }
   void StartDraining() { draining_.store(true); }
+  DrainGate& drain_gate() { return drain_gate_; }
 
   // Claims a client request id for a live request; ALREADY_EXISTS when it is in flight.
   absl::Status Register(const std::string& request_id);
@@ -62,6 +66,7 @@ class ServiceContext {
   const std::string api_key_;
   const std::function<void(absl::StatusCode)> on_rejected_;
   std::atomic<bool> draining_{false};
+  DrainGate drain_gate_;
 
   mutable std::mutex mu_;
   // Client id → engine id (nullopt between Register and SetEngineId).

@@ -10,14 +10,12 @@ On loopback:
   4. load through nginx: 8 clients doing short generations back to back and 2 doing longer ones,
      for ~12 s; replica A gets SIGTERM while it has streams in flight;
   5. then: no call failed (every one ended OK with a Complete(LENGTH) and all its tokens), A's
-     in-flight streams finished, every call that started after the SIGTERM was served by B, A
-     exited 0 within --drain-timeout, and Prometheus saw A go down and B stay up. Except the
-     known issue, reported but not failed unless --strict: a call reaching A in the instant its
-     drain starts (within 0.5 s after the SIGTERM; ~5-15 ms here) may get CANCELLED or
-     UNAVAILABLE (docs/deploy.md, "Known issue: the drain instant behind nginx");
+     in-flight streams finished, every call that reached A after the SIGTERM was one nginx had
+     sent it before A closed its listener, A exited 0 within --drain-timeout, and Prometheus saw
+     A go down and B stay up;
   6. every PromQL query of deploy/grafana/egmla-dashboard.json runs on that Prometheus.
-With --stress-rounds N (and EGMLA_STRESS=1) it runs instead NginxDrainStressTest: N SIGTERMs
-under a high rate of one-token calls (docs/deploy.md, "Known issue").
+With --stress-rounds N it runs instead NginxDrainStressTest: N SIGTERMs under a high rate of
+one-token calls, zero failed calls (docs/deploy.md, "The drain instant").
 
   /usr/bin/python3 nginx_drain_test.py --server-bin BIN --cli-bin BIN --stubs DIR
 Exit 0 pass, 1 fail, 77 skip (nginx or prometheus missing). EGMLA_KEEP_TMP=1 keeps the logs.
@@ -45,8 +43,6 @@ parser.add_argument("--cli-bin", required=True)
 parser.add_argument("--stubs", required=True)
 parser.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
 parser.add_argument("--duration", type=float, default=12.0, help="seconds of load")
-parser.add_argument("--strict", action="store_true",
-                    help="fail on the known drain-instant failures too (EGMLA_STRICT_DRAIN=1)")
 parser.add_argument("--stress-rounds", type=int, default=0,
                     help="run only the stress test, with this many SIGTERMs (see its class)")
 FLAGS, _rest = parser.parse_known_args()
@@ -62,15 +58,8 @@ DRAIN_TIMEOUT_S = 10
 SHORT_CLIENTS = 8
 LONG_CLIENTS = 2
 SIGTERM_AT_S = 4.0
+LISTENER_CLOSED_WITHIN_S = 0.5
 VOCAB = 512
-# What a call that reaches a replica in the instant its drain starts can get today (docs/deploy.md,
-# "Known issue: the drain instant behind nginx"): (grpc code name, details).
-KNOWN_DRAIN_INSTANT = {
-    ("CANCELLED", "CANCELLED"),
-    ("UNAVAILABLE", "the server is draining; retry on another replica"),
-    ("UNAVAILABLE", "Received http2 header with status: 502"),
-}
-STRICT = FLAGS.strict or os.environ.get("EGMLA_STRICT_DRAIN") == "1"
 LOG_FORMAT = ("$msec call=$http_x_test_call status=$status upstream=[$upstream_addr] "
               "upstream_status=[$upstream_status] grpc_status=$upstream_http_grpc_status"
               "/$upstream_trailer_grpc_status rt=$request_time")
@@ -328,24 +317,19 @@ class NginxDrainTest(NginxReplicasBase):
         served = {cid: hops for cid, (hops, _, _) in self.parse_access_log().items()}
         failed = [c for c in calls if c.code != grpc.StatusCode.OK or
                   c.finish != pb.FINISH_REASON_LENGTH or c.tokens != c.max_tokens]
-        # The known issue (docs/deploy.md): a call reaching A in the instant its drain starts
-        # can be answered CANCELLED or UNAVAILABLE by A, or broken off (nginx 502). Reported,
-        # not failed, unless --strict / EGMLA_STRICT_DRAIN=1; everything else must be clean.
-        known = [c for c in failed if not STRICT and (served.get(c.id) or [""])[-1] == a.address and
-                 (c.code.name, c.details) in KNOWN_DRAIN_INSTANT and
-                 t_term - 0.005 <= c.end <= t_term + 0.5]
-        failures = [c for c in failed if c not in known]
         last_hop = {cid: hops[-1] for cid, hops in served.items() if hops}
         retried = [cid for cid, hops in served.items() if len(hops) > 1]
         by_replica = collections.Counter(last_hop.values())
-        a_after = [c for c in calls if c.start > t_term and last_hop.get(c.id) == a.address and
-                   c not in known]
+        # A closes its listener within milliseconds of the signal; a call nginx connected to A
+        # before that is A's to serve. Later than LISTENER_CLOSED_WITHIN_S, none may reach A.
+        a_after = [c for c in calls if c.start > t_term + LISTENER_CLOSED_WITHIN_S and
+                   last_hop.get(c.id) == a.address]
         a_in_flight = [c for c in calls if c.start < t_term < c.end and
                        last_hop.get(c.id) == a.address]
-        print("load: %.1f s, %d calls (%d short, %d long), %d failed (+%d known issue); served "
+        print("load: %.1f s, %d calls (%d short, %d long), %d failed; served "
               "by A %d, by B %d; %d retried by nginx on the other replica" % (
                   t_end - t0, len(calls), sum(c.kind == "s" for c in calls),
-                  sum(c.kind == "l" for c in calls), len(failures), len(known),
+                  sum(c.kind == "l" for c in calls), len(failed),
                   by_replica[a.address],
                   by_replica[b.address], len(retried)), flush=True)
         print("SIGTERM at +%.2f s with %d stream(s) running on A (GetLoad); %d stream(s) in "
@@ -355,26 +339,23 @@ class NginxDrainTest(NginxReplicasBase):
                   a.exit_code, (a.exited_at or float("nan")) - t_term), flush=True)
         for cid in retried[:10]:
             print("  retried: %s -> %s" % (cid, served[cid]))
-        for c in known:
-            print("KNOWN ISSUE (docs/deploy.md, the drain instant behind nginx): %s answered "
-                  "by A %s %r, SIGTERM%+.4f s" % (c.id, c.code.name, c.details, c.end - t_term),
-                  flush=True)
 
-        self.assertEqual(failures, [], "failed calls (of %d):\n%s\nnginx errors:\n%s" % (
+        self.assertEqual(failed, [], "failed calls (of %d):\n%s\nnginx errors:\n%s" % (
             len(calls), "\n".join(
                 "  %s +%.3f..+%.3f s (SIGTERM at +%.3f): %s %r, %d/%d tokens, finish %s, "
                 "upstreams %s" % (c.id, c.start - t0, c.end - t0, t_term - t0, c.code,
                                   c.details, c.tokens, c.max_tokens, c.finish,
-                                  served.get(c.id)) for c in failures[:20]),
+                                  served.get(c.id)) for c in failed[:20]),
             self.file("nginx-error.log")[-4000:]))
         self.assertEqual(len(served), len(calls), "nginx logged every call once")
         self.assertGreater(by_replica[a.address], 0, "A served calls before the SIGTERM")
         self.assertGreater(len([c for c in calls if c.start > t_term]), 20,
                            "load went on after the SIGTERM")
-        self.assertEqual(a_after, [], "calls that started after the SIGTERM went to A")
+        self.assertEqual(a_after, [], "calls that started %.1f s after the SIGTERM went to A" %
+                         LISTENER_CLOSED_WITHIN_S)
         self.assertGreater(len(a_in_flight), 0, "A had streams in flight at SIGTERM")
-        self.assertTrue(all(c.code == grpc.StatusCode.OK for c in a_in_flight
-                            if c not in known), "A's in-flight streams all finished")
+        self.assertTrue(all(c.code == grpc.StatusCode.OK for c in a_in_flight),
+                        "A's in-flight streams all finished")
         self.assertEqual(a.exit_code, 0, "replica A's exit status\n" + a.log()[-3000:])
         self.assertLess(a.exited_at - t_term, DRAIN_TIMEOUT_S + 2,
                         "A exited within --drain-timeout")
@@ -424,13 +405,11 @@ class NginxDrainStressTest(NginxReplicasBase):
     that reach a replica in the instant it starts draining. The main test's load rarely has
     a call in that instant; this one has dozens per SIGTERM.
 
-    What it asserts: no call that reached a replica is answered by that replica with an error
-    status (the replica either serves it or never accepts it, so that nginx can send it to
-    another). What it reports without failing: nginx's own HTTP 502s (a replica broke the
-    connection after nginx had sent the call; nginx never retries a gRPC call once sent, as its
-    gRPC proxy does not buffer request bodies); that is nginx's limit, not the server's.
-
-    Known to fail with the server as of this test's writing: docs/deploy.md, "Known issue".
+    What it asserts: no call fails. A call nginx sent to the draining replica is served by it
+    (nginx never retries a gRPC call once sent: its gRPC proxy does not buffer request bodies);
+    every other call goes to the other replica, because the draining one refuses its connect.
+    It tells apart, when a call does fail, an error status the replica answered and nginx's
+    own HTTP 502 (the replica broke the connection).
     """
 
     @unittest.skipUnless(FLAGS.stress_rounds, "needs --stress-rounds N")
@@ -510,12 +489,11 @@ class NginxDrainStressTest(NginxReplicasBase):
         print("\n".join(examples), flush=True)
         self.assertEqual(dict(by_replica), {}, "calls a draining replica accepted and then "
                          "answered with an error status (nginx cannot retry those)")
+        self.assertEqual(dict(by_nginx), {}, "calls nginx had sent to a replica that then "
+                         "broke the connection (HTTP 502)")
 
 
 if __name__ == "__main__":
-    if FLAGS.stress_rounds and os.environ.get("EGMLA_STRESS") != "1":
-        dc.skip("the drain stress test runs only with EGMLA_STRESS=1; it fails with the server "
-                "as it is (docs/deploy.md, 'Known issue: the drain instant behind nginx')")
     for tool in (FLAGS.nginx, "prometheus", "promtool"):
         if not shutil.which(tool):
             dc.skip("%s is not installed (scripts/setup.sh installs it)" % tool)

@@ -81,6 +81,22 @@ class DrainTest(unittest.TestCase):
                            "the stream was still running when SIGTERM came")
         self.assertEqual(server.wait_exit(timeout=20), 0, server.log())
 
+    def test_the_first_call_of_a_connection_made_before_the_sigterm_is_served(self):
+        """Behind a load balancer a call follows its connect by moments: a drain closes the
+        listener first, then serves the call of every connection it had already accepted (the
+        balancer could not retry it), and only then refuses new calls (docs/deploy.md)."""
+        server = self.start("--drain-timeout", "5s")
+        # A connection of its own (gRPC shares one between channels to the same address).
+        early = server.channel(options=[("grpc.use_local_subchannel_pool", 1)])
+        grpc.channel_ready_future(early).result(timeout=10)  # connected, no call yet
+        server.signal(signal.SIGTERM)
+        self.assertBecomesNotReady(server, server.channel())  # a new connect is refused
+        result = generate(server.stub(early), greedy(max_tokens=2), timeout=5)
+        self.assertEqual(result.code, grpc.StatusCode.OK, result)
+        self.assertEqual(result.complete.completion_tokens, len(result.tokens))
+        self.assertGreater(len(result.tokens), 0)
+        self.assertEqual(server.wait_exit(timeout=10), 0, server.log())
+
     def test_sigint_on_an_idle_server_exits_zero_at_once(self):
         server = self.start()
         server.signal(signal.SIGINT)

@@ -1,0 +1,189 @@
+#include "server/listener.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace egmla {
+namespace {
+
+// Connections the kernel completes before the accept thread takes them; as gRPC's listener.
+constexpr int kBacklog = 4096;
+
+int PortOf(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return 0;
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  }
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
+
+void SetPort(sockaddr* address, int port) {
+  if (address->sa_family == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(address)->sin6_port = htons(static_cast<uint16_t>(port));
+  } else {
+    reinterpret_cast<sockaddr_in*>(address)->sin_port = htons(static_cast<uint16_t>(port));
+  }
+}
+
+// A listening socket on `address`, or -1 with errno set.
+int ListenOn(const addrinfo& info) {
+  const int fd = socket(info.ai_family, info.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        info.ai_protocol);
+  if (fd < 0) return -1;
+  const int one = 1;
+  // Restart at once on a port whose old connections are in TIME_WAIT; no SO_REUSEPORT.
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(fd, info.ai_addr, info.ai_addrlen) != 0 || listen(fd, kBacklog) != 0) {
+    const int error = errno;
+    close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
+}
+
+// From now on the kernel drops the SYNs that reach `fd`, without an answer: a client's connect
+// is not reset but retries its SYN (after ~1 s), by when the socket is closed and the connect is
+// refused, which a load balancer takes as "try another replica". A reset, by contrast, of a
+// connection the kernel had completed but we had not accepted would fail a call nginx had
+// already sent. Best effort: without the filter the window is the instant before close.
+void DropNewSyns(int fd) {
+  sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+  const sock_fprog program{.len = 1, .filter = drop_all};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0) {
+    spdlog::debug("listener: SO_ATTACH_FILTER: {}", std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Listener>> Listener::Open(const std::string& host, int port) {
+  const std::string where = absl::StrCat(host, ":", port);
+  // "[::1]" and "::1" both name the IPv6 address.
+  std::string name = host;
+  if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
+    name = name.substr(1, name.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* resolved = nullptr;
+  const std::string service = absl::StrCat(port);
+  if (const int error = getaddrinfo(name.empty() ? nullptr : name.c_str(), service.c_str(),
+                                    &hints, &resolved);
+      error != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", where, ": ", gai_strerror(error)));
+  }
+  std::vector<int> fds;
+  int bound_port = port;
+  std::string last_error;
+  for (addrinfo* info = resolved; info != nullptr; info = info->ai_next) {
+    // Port 0: the first socket picks a free port and the others take the same.
+    if (bound_port != 0) SetPort(info->ai_addr, bound_port);
+    const int fd = ListenOn(*info);
+    if (fd < 0) {
+      last_error = std::strerror(errno);
+      continue;
+    }
+    fds.push_back(fd);
+    bound_port = PortOf(fd);
+  }
+  freeaddrinfo(resolved);
+  if (fds.empty()) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", where, ": ", last_error,
+                                               " (in use, or not an address of this host)"));
+  }
+  int wake[2];
+  if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+    for (int fd : fds) close(fd);
+    return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
+  }
+  return std::unique_ptr<Listener>(new Listener(std::move(fds), bound_port, wake[0], wake[1]));
+}
+
+Listener::Listener(std::vector<int> fds, int port, int wake_read, int wake_write)
+    : fds_(std::move(fds)), port_(port), wake_read_(wake_read), wake_write_(wake_write) {}
+
+Listener::~Listener() {
+  Close();
+  close(wake_read_);
+  close(wake_write_);
+}
+
+void Listener::Start(OnConnection on_connection) {
+  on_connection_ = std::move(on_connection);
+  thread_ = std::thread([this] { AcceptLoop(); });
+}
+
+void Listener::AcceptLoop() {
+  std::vector<pollfd> polled;
+  for (int fd : fds_) polled.push_back({.fd = fd, .events = POLLIN});
+  polled.push_back({.fd = wake_read_, .events = POLLIN});
+  while (true) {
+    if (poll(polled.data(), polled.size(), -1) < 0 && errno != EINTR) {
+      spdlog::error("listener: poll: {}", std::strerror(errno));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    if (polled.back().revents != 0) break;
+    AcceptAllPending();
+  }
+  // Close: no new connection; take what the kernel already completed, then close.
+  for (int fd : fds_) DropNewSyns(fd);
+  AcceptAllPending();
+  for (int fd : fds_) close(fd);
+}
+
+void Listener::AcceptAllPending() {
+  for (int listen_fd : fds_) {
+    while (true) {
+      const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        // EAGAIN: the backlog is empty. Out of fds (EMFILE, ENFILE) or memory: the connection
+        // waits in the backlog, and poll wakes us again; a short pause keeps that from spinning.
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          spdlog::warn("listener: accept: {}", std::strerror(errno));
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        break;
+      }
+      const int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      on_connection_(fd);
+    }
+  }
+}
+
+void Listener::Close() {
+  std::lock_guard<std::mutex> lock(close_mu_);
+  if (closed_) return;
+  closed_ = true;
+  if (!thread_.joinable()) {
+    for (int fd : fds_) close(fd);
+    return;
+  }
+  const char byte = 0;
+  while (write(wake_write_, &byte, 1) < 0 && errno == EINTR) {
+  }
+  thread_.join();  // it closes the sockets
+}
+
+}  // namespace egmla
