@@ -59,33 +59,69 @@ TEST(DrainGateTest, AReusedFdIsNotTakenForTheOldConnection) {
   EXPECT_EQ(gate.WaitForFirstCalls(absl::Seconds(10)), 0);
 }
 
-TEST(DrainGateTest, NothingIsRefusedBeforeRefuseNewCalls) {
-  DrainGate gate;
-  gate.BeginDrain();
-  EXPECT_FALSE(gate.Refuses(&call_a));
-}
-
-TEST(DrainGateTest, AFirstCallArrivingDuringTheDrainIsServedOthersAreRefused) {
+TEST(DrainGateTest, NothingIsRefusedBeforeTheDrain) {
   DrainGate gate;
   Connection connection;
+  const std::string peer = DrainGate::FdPeer(connection.server_end());
   gate.ConnectionAccepted(connection.server_end());
-  gate.BeginDrain();
-  gate.CallArrived(&call_a, DrainGate::FdPeer(connection.server_end()));
-  gate.RefuseNewCalls();
-  EXPECT_FALSE(gate.Refuses(&call_a)) << "the call its connection carried when the drain began";
-  EXPECT_TRUE(gate.Refuses(&call_b));
-  // A second call on the same connection is a new call.
-  gate.CallArrived(&call_b, DrainGate::FdPeer(connection.server_end()));
-  EXPECT_TRUE(gate.Refuses(&call_b));
+  gate.CallArrived(&call_a, peer);
+  EXPECT_FALSE(gate.Refuses(&call_a, peer));
+  gate.CallArrived(&call_b, peer);
+  EXPECT_FALSE(gate.Refuses(&call_b, peer));
+  EXPECT_FALSE(gate.Refuses(&call_a, "ipv4:127.0.0.1:4242"));
 }
 
-TEST(DrainGateTest, CallsOfOtherListenersAreIgnored) {
+TEST(DrainGateTest, WhileDrainingOnlyTheFirstCallOfAConnectionIsServed) {
+  DrainGate gate;
+  Connection connection;
+  const std::string peer = DrainGate::FdPeer(connection.server_end());
+  gate.ConnectionAccepted(connection.server_end());
+  gate.BeginDrain();
+  gate.CallArrived(&call_a, peer);
+  EXPECT_FALSE(gate.Refuses(&call_a, peer)) << "the call its connection carried";
+  gate.CallArrived(&call_b, peer);
+  EXPECT_TRUE(gate.Refuses(&call_b, peer)) << "a second call on the connection is a new call";
+}
+
+TEST(DrainGateTest, AFirstCallThatArrivedJustBeforeTheDrainIsStillServed) {
+  DrainGate gate;
+  Connection connection;
+  const std::string peer = DrainGate::FdPeer(connection.server_end());
+  gate.ConnectionAccepted(connection.server_end());
+  gate.CallArrived(&call_a, peer);  // gRPC matched it ...
+  gate.BeginDrain();                // ... the signal came ...
+  EXPECT_FALSE(gate.Refuses(&call_a, peer));  // ... then its handler ran
+}
+
+TEST(DrainGateTest, AnOldConnectionsNextCallIsRefusedEvenAtAReusedAddress) {
+  DrainGate gate;
+  Connection connection;
+  const std::string peer = DrainGate::FdPeer(connection.server_end());
+  gate.ConnectionAccepted(connection.server_end());
+  gate.CallArrived(&call_a, peer);  // a first call whose handler never asks (a health check)
+  gate.BeginDrain();
+  gate.CallArrived(&call_a, peer);  // a later call whose ServerContext has the same address
+  EXPECT_TRUE(gate.Refuses(&call_a, peer));
+}
+
+TEST(DrainGateTest, CallsOfGrpcsOwnListenerAreRefusedWhileDraining) {
   DrainGate gate;
   gate.CallArrived(&call_a, "ipv4:127.0.0.1:4242");
   gate.CallArrived(&call_a, "fd:not-a-number");
   EXPECT_EQ(gate.WaitForFirstCalls(absl::ZeroDuration()), 0);
-  gate.RefuseNewCalls();
-  EXPECT_TRUE(gate.Refuses(&call_a));
+  gate.BeginDrain();
+  EXPECT_TRUE(gate.Refuses(&call_a, "ipv4:127.0.0.1:4242"));
+}
+
+TEST(DrainGateTest, ClosedConnectionsAreForgottenAsConnectionsComeAndGo) {
+  DrainGate gate;
+  for (int i = 0; i < 1000; ++i) {
+    Connection connection;
+    gate.ConnectionAccepted(connection.server_end());
+  }
+  Connection open;
+  gate.ConnectionAccepted(open.server_end());
+  EXPECT_EQ(gate.WaitForFirstCalls(absl::ZeroDuration()), 1);
 }
 
 }  // namespace

@@ -67,7 +67,8 @@ GenerateReactor* GenerateReactor::Start(ServiceContext* service,
     return reactor;
   };
   if (absl::Status auth = service->Authenticate(*context); !auth.ok()) return refuse(auth);
-  if (service->drain_gate().Refuses(static_cast<const grpc::ServerContextBase*>(context))) {
+  if (service->drain_gate().Refuses(static_cast<const grpc::ServerContextBase*>(context),
+                                    context->peer())) {
     return refuse(absl::UnavailableError("the server is draining; retry on another replica"));
   }
   absl::StatusOr<ValidatedRequest> valid = ValidateGenerateRequest(request, service->limits());

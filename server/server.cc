@@ -32,6 +32,12 @@ constexpr int kMaxMessageBytes = 64 << 20;
 // connected and sent nothing only delays the GOAWAY by this much.
 constexpr absl::Duration kFirstCallWait = absl::Seconds(1);
 
+// The least time from readiness NOT_SERVING to GOAWAY. A client that saw NOT_SERVING and calls
+// again at once on its open connection gets the service's UNAVAILABLE in this window; a call
+// arriving just as Shutdown() starts is cancelled by gRPC instead (CANCELLED), so this keeps
+// that instant away from the prompt ones.
+constexpr absl::Duration kMinTimeBeforeGoaway = absl::Milliseconds(250);
+
 absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
@@ -223,19 +229,22 @@ int Server::metrics_port() const {
 
 void Server::Drain() {
   const absl::Time start = absl::Now();
-  context_->StartDraining();
+  // The steps of docs/deploy.md, "The drain sequence".
+  // 1. New calls are refused, except the first call of a connection (below), before readiness
+  //    says so: a client that saw NOT_SERVING gets UNAVAILABLE on its open connection.
   DrainGate& gate = context_->drain_gate();
   gate.BeginDrain();
+  context_->StartDraining();
   grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, false);
-  // 1. No new connection: a load balancer's connect is refused and goes to another replica.
+  // 2. No new connection: a load balancer's connect is refused and goes to another replica.
   //    What the kernel already accepted is handed to gRPC, not reset.
   if (listener_) listener_->Close();
-  // 2. The calls those connections carry arrive and are served (nginx cannot retry a call it
+  // 3. The calls those connections carry arrive and are served (nginx cannot retry a call it
   //    has sent, so refusing them would fail them).
   const int silent = gate.WaitForFirstCalls(kFirstCallWait);
-  // 3. Any other new call is refused, and Shutdown sends GOAWAY; gRPC takes no new call after
-  //    it (with gRPC's own listener, for TLS, steps 1 and 3 happen together here).
-  gate.RefuseNewCalls();
+  // 4. Not before kMinTimeBeforeGoaway, Shutdown sends GOAWAY; gRPC takes no new call after it
+  //    (with gRPC's own listener, for TLS, steps 2 and 4 happen together here).
+  absl::SleepFor(start + std::min(kMinTimeBeforeGoaway, options_.drain_timeout) - absl::Now());
   const auto deadline = absl::ToChronoTime(start + options_.drain_timeout);
   spdlog::info(
       "draining: readiness NOT_SERVING, listener closed; {} call(s) in flight get up to {}{}",
