@@ -48,6 +48,10 @@ int ListenOn(const addrinfo& info) {
   const int one = 1;
   // Restart at once on a port whose old connections are in TIME_WAIT; no SO_REUSEPORT.
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (info.ai_family == AF_INET6) {
+    const int zero = 0;  // [::] takes IPv4 too, whatever net.ipv6.bindv6only says
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  }
   if (bind(fd, info.ai_addr, info.ai_addrlen) != 0 || listen(fd, kBacklog) != 0) {
     const int error = errno;
     close(fd);
@@ -70,6 +74,34 @@ void DropNewSyns(int fd) {
   }
 }
 
+// Listens on every address `name` resolves to, all on one port (`port` 0: the first socket
+// picks a free one), appending the sockets to `fds`. Returns the last error, if any.
+std::string BindAll(const std::string& name, int port, std::vector<int>& fds) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* resolved = nullptr;
+  const std::string service = absl::StrCat(port);
+  if (const int error = getaddrinfo(name.c_str(), service.c_str(), &hints, &resolved);
+      error != 0) {
+    return gai_strerror(error);
+  }
+  std::string last_error;
+  for (addrinfo* info = resolved; info != nullptr; info = info->ai_next) {
+    if (port != 0) SetPort(info->ai_addr, port);
+    const int fd = ListenOn(*info);
+    if (fd < 0) {
+      last_error = absl::StrCat(std::strerror(errno), " (in use, or not an address of this host)");
+      continue;
+    }
+    fds.push_back(fd);
+    port = PortOf(fd);
+  }
+  freeaddrinfo(resolved);
+  return last_error;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Listener>> Listener::Open(const std::string& host, int port) {
@@ -79,37 +111,21 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Open(const std::string& host
   if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
     name = name.substr(1, name.size() - 2);
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* resolved = nullptr;
-  const std::string service = absl::StrCat(port);
-  if (const int error = getaddrinfo(name.empty() ? nullptr : name.c_str(), service.c_str(),
-                                    &hints, &resolved);
-      error != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", where, ": ", gai_strerror(error)));
-  }
+  // As gRPC does: a wildcard listens dual-stack on [::] (taking IPv4 too), or on 0.0.0.0 where
+  // the host has no IPv6.
+  const bool wildcard = name.empty() || name == "0.0.0.0" || name == "::";
+  const std::vector<std::string> candidates =
+      wildcard ? std::vector<std::string>{"::", "0.0.0.0"} : std::vector<std::string>{name};
   std::vector<int> fds;
-  int bound_port = port;
-  std::string last_error;
-  for (addrinfo* info = resolved; info != nullptr; info = info->ai_next) {
-    // Port 0: the first socket picks a free port and the others take the same.
-    if (bound_port != 0) SetPort(info->ai_addr, bound_port);
-    const int fd = ListenOn(*info);
-    if (fd < 0) {
-      last_error = std::strerror(errno);
-      continue;
-    }
-    fds.push_back(fd);
-    bound_port = PortOf(fd);
+  std::string error;
+  for (const std::string& candidate : candidates) {
+    error = BindAll(candidate, port, fds);
+    if (!fds.empty()) break;
   }
-  freeaddrinfo(resolved);
   if (fds.empty()) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", where, ": ", last_error,
-                                               " (in use, or not an address of this host)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", where, ": ", error));
   }
+  const int bound_port = PortOf(fds.front());
   int wake[2];
   if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
     for (int fd : fds) close(fd);

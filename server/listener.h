@@ -29,7 +29,8 @@ class Listener {
   using OnConnection = std::function<void(int fd)>;
 
   // Binds and listens on every address `host` resolves to (all of them on one port; `port` 0
-  // picks a free one). UNAVAILABLE naming host:port when no address can be bound (in use, or
+  // picks a free one); a wildcard ("0.0.0.0", "::", "") listens dual-stack where the host has
+  // IPv6, as gRPC does. UNAVAILABLE naming host:port when no address can be bound (in use, or
   // not an address of this host). Without SO_REUSEPORT: a second server cannot share the port.
   static absl::StatusOr<std::unique_ptr<Listener>> Open(const std::string& host, int port);
   ~Listener();  // Close()

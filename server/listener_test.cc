@@ -134,6 +134,27 @@ TEST(ListenerTest, CloseWithoutStartClosesTheSocket) {
   EXPECT_EQ(ConnectLoopback(port), -1);
 }
 
+TEST(ListenerTest, TheWildcardTakesIpv4AndIpv6Clients) {
+  absl::StatusOr<std::unique_ptr<Listener>> listener = Listener::Open("0.0.0.0", 0);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  Acceptor acceptor;
+  (*listener)->Start([&](int fd) { acceptor.OnConnection(fd); });
+  const int v4 = ConnectLoopback((*listener)->port());
+  ASSERT_GE(v4, 0);
+  acceptor.WaitFor(1);
+  close(v4);
+  const int v6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_port = htons(static_cast<uint16_t>((*listener)->port()));
+  address.sin6_addr = in6addr_loopback;
+  const bool connected =
+      v6 >= 0 && connect(v6, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  if (v6 >= 0) close(v6);
+  if (!connected) GTEST_SKIP() << "no IPv6 loopback here";
+  acceptor.WaitFor(2);
+}
+
 TEST(ListenerTest, BracketedIpv6LoopbackIsAccepted) {
   absl::StatusOr<std::unique_ptr<Listener>> listener = Listener::Open("[::1]", 0);
   if (!listener.ok()) GTEST_SKIP() << "no IPv6 loopback here: " << listener.status();
