@@ -72,11 +72,6 @@ void DrainGate::CallArrived(const void* call, std::string_view peer) {
   call_arrived_.notify_all();
 }
 
-void DrainGate::BeginDrain() {
-  std::lock_guard<std::mutex> lock(mu_);
-  draining_ = true;
-}
-
 void DrainGate::DropClosedConnectionsLocked() {
   std::erase_if(connections_,
                 [](const auto& entry) { return SocketInode(entry.first) != entry.second.inode; });

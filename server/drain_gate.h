@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -42,7 +43,8 @@ class DrainGate {
 
   // The drain begins: from now on Refuses is true except for the first call of a connection
   // our listener accepted.
-  void BeginDrain();
+  void BeginDrain() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
 
   // After the listener closed: waits until every accepted connection has made its first call or
   // closed, at most `timeout`. Returns how many had not.
@@ -53,8 +55,7 @@ class DrainGate {
   bool Refuses(const void* call, std::string_view peer);
 
   // A server interceptor factory that reports every call to CallArrived (it intercepts nothing).
-  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-  MakeInterceptorFactory();
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory();
 
  private:
   struct Connection {
@@ -71,7 +72,7 @@ class DrainGate {
   std::unordered_map<int, Connection> connections_ ABSL_GUARDED_BY(mu_);  // by fd
   // Closed connections are forgotten when the map reaches this size (and during a drain).
   size_t prune_at_ ABSL_GUARDED_BY(mu_) = 64;
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace egmla

@@ -42,8 +42,8 @@ void SetPort(sockaddr* address, int port) {
 
 // A listening socket on `address`, or -1 with errno set.
 int ListenOn(const addrinfo& info) {
-  const int fd = socket(info.ai_family, info.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        info.ai_protocol);
+  const int fd =
+      socket(info.ai_family, info.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, info.ai_protocol);
   if (fd < 0) return -1;
   const int one = 1;
   // Restart at once on a port whose old connections are in TIME_WAIT; no SO_REUSEPORT.
@@ -83,8 +83,7 @@ std::string BindAll(const std::string& name, int port, std::vector<int>& fds) {
   hints.ai_flags = AI_PASSIVE;
   addrinfo* resolved = nullptr;
   const std::string service = absl::StrCat(port);
-  if (const int error = getaddrinfo(name.c_str(), service.c_str(), &hints, &resolved);
-      error != 0) {
+  if (const int error = getaddrinfo(name.c_str(), service.c_str(), &hints, &resolved); error != 0) {
     return gai_strerror(error);
   }
   std::string last_error;

@@ -58,7 +58,7 @@ class Listener {
 
   const std::vector<int> fds_;  // listening sockets, one per resolved address
   const int port_;
-  const int wake_read_;   // a pipe: Close writes a byte to end the accept thread's poll
+  const int wake_read_;  // a pipe: Close writes a byte to end the accept thread's poll
   const int wake_write_;
   OnConnection on_connection_;
   std::thread thread_;

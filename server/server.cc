@@ -199,11 +199,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         absl::StrCat("cannot listen on ", address, " (in use, or not an address of this host)"));
   }
   if (server->listener_) {
-    server->listener_->Start([gate = &server->context_->drain_gate(),
-                              grpc_server = server->grpc_server_.get()](int fd) {
-      gate->ConnectionAccepted(fd);
-      grpc::AddInsecureChannelFromFd(grpc_server, fd);
-    });
+    server->listener_->Start(
+        [gate = &server->context_->drain_gate(), grpc_server = server->grpc_server_.get()](int fd) {
+          gate->ConnectionAccepted(fd);
+          grpc::AddInsecureChannelFromFd(grpc_server, fd);
+        });
   }
   server->grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, true);
   spdlog::info(
@@ -234,7 +234,6 @@ void Server::Drain() {
   //    says so: a client that saw NOT_SERVING gets UNAVAILABLE on its open connection.
   DrainGate& gate = context_->drain_gate();
   gate.BeginDrain();
-  context_->StartDraining();
   grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, false);
   // 2. No new connection: a load balancer's connect is refused and goes to another replica.
   //    What the kernel already accepted is handed to gRPC, not reset.

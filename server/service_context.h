@@ -3,7 +3,6 @@
 #ifndef EGMLA_SERVER_SERVICE_CONTEXT_H_
 #define EGMLA_SERVER_SERVICE_CONTEXT_H_
 
-#include <atomic>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -38,10 +37,9 @@ class ServiceContext {
   // `authorization: Bearer <key>`.
   absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
 
-  // Draining as reported (GetLoad.draining, egmla_draining): from the SIGTERM on. Which calls
-  // are still served is the gate's to say.
-  bool draining() const { return draining_.load(); }
-  void StartDraining() { draining_.store(true); }
+  // Draining (GetLoad.draining, egmla_draining): from the SIGTERM on. Which calls are still
+  // served is the gate's to say.
+  bool draining() const { return drain_gate_.draining(); }
   DrainGate& drain_gate() { return drain_gate_; }
 
   // Claims a client request id for a live request; ALREADY_EXISTS when it is in flight.
@@ -65,7 +63,6 @@ class ServiceContext {
   const ValidationLimits limits_;
   const std::string api_key_;
   const std::function<void(absl::StatusCode)> on_rejected_;
-  std::atomic<bool> draining_{false};
   DrainGate drain_gate_;
 
   mutable std::mutex mu_;
