@@ -24,19 +24,10 @@ def list_services(channel):
     return b"".join(call(iter([LIST_SERVICES]), timeout=10))
 
 
-class OpenServerTest(unittest.TestCase):
+class OpenServerTest(harness.ModelTestCase):
     """A server without key or TLS."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.model = harness.make_model(cls.tmp.name)
-        cls.server = Server(cls.model).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
+    SERVER_FLAGS = ()
 
     def test_health_liveness_and_readiness(self):
         health = self.server.health_stub()

@@ -2,8 +2,6 @@
 load, health."""
 import json
 import os
-import tempfile
-import unittest
 
 import harness
 from harness import Server, cli, generate, greedy
@@ -14,18 +12,13 @@ def cli_has(subcommand):
     return "unknown subcommand" not in proc.stderr
 
 
-class CliClientTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.model = harness.make_model(cls.tmp.name)
-        cls.server = Server(cls.model).start()
-        cls.server_flag = ("--server", cls.server.address)
+class CliClientTest(harness.ModelTestCase):
+    SERVER_FLAGS = ()
 
     @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server_flag = ("--server", cls.server.address)
 
     def setUp(self):
         name = self._testMethodName.split("_")[1]

@@ -2,25 +2,14 @@
 closed), new calls UNAVAILABLE, in-flight streams finish within --drain-timeout and the rest end
 with Complete(ABORTED), exit 0."""
 import signal
-import tempfile
 import time
-import unittest
 
 import harness
 from harness import (ABORTED, LENGTH, NOT_SERVING, READY_SERVICE, Server, collect, generate,
                      greedy, grpc, health_pb2, long_request, request)
 
 
-class DrainTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.model = harness.make_model(cls.tmp.name)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-
+class DrainTest(harness.ModelTestCase):
     def start(self, *flags):
         server = Server(self.model, "--max-context", 4096, *flags).start()
         self.addCleanup(server.stop)

@@ -85,6 +85,27 @@ def make_model(directory, config=CONFIG, seed=0):
     return out
 
 
+class ModelTestCase(unittest.TestCase):
+    """Tests over one random model made once per class: cls.model, in cls.tmp. With SERVER_FLAGS
+    (a tuple, empty for the defaults) the class also gets one server of it, cls.server, and a
+    stub on it, cls.stub."""
+    SERVER_FLAGS = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.model = make_model(cls.tmp.name)
+        if cls.SERVER_FLAGS is not None:
+            cls.server = Server(cls.model, *cls.SERVER_FLAGS).start()
+            cls.stub = cls.server.stub()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.SERVER_FLAGS is not None:
+            cls.server.stop()
+        cls.tmp.cleanup()
+
+
 def _die_with_parent():
     """In the child before exec: SIGKILL it when the test process dies (a ctest timeout, say),
     so that no server outlives its test."""

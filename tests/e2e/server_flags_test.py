@@ -3,23 +3,12 @@ message naming it and a non-zero exit."""
 import os
 import socket
 import subprocess
-import tempfile
-import unittest
 
 import harness
 from harness import Server
 
 
-class ServerFlagsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.model = harness.make_model(cls.tmp.name)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-
+class ServerFlagsTest(harness.ModelTestCase):
     def run_server(self, *flags, port=None, timeout=30):
         """Runs egmla-server expecting it to exit by itself; returns (exit status, output)."""
         args = [harness.FLAGS.server_bin, "--model", self.model, "--host", "127.0.0.1",

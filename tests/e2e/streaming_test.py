@@ -3,13 +3,11 @@ stopping. One server for the file, with --default-max-tokens 7."""
 import math
 import os
 import struct
-import tempfile
-import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 import harness
-from harness import (ABORTED, EOS_ID, LENGTH, STOP, VOCAB_SIZE, Server, cli, cli_greedy,
-                     generate, greedy, request)
+from harness import (ABORTED, EOS_ID, LENGTH, STOP, VOCAB_SIZE, cli, cli_greedy, generate,
+                     greedy, request)
 
 
 def log_softmax_row(logits):
@@ -18,18 +16,8 @@ def log_softmax_row(logits):
     return [x - log_sum for x in logits]
 
 
-class StreamingTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.model = harness.make_model(cls.tmp.name)
-        cls.server = Server(cls.model, "--default-max-tokens", 7).start()
-        cls.stub = cls.server.stub()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
+class StreamingTest(harness.ModelTestCase):
+    SERVER_FLAGS = ("--default-max-tokens", 7)
 
     def generate(self, req):
         result = generate(self.stub, req)
