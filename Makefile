@@ -40,7 +40,7 @@ sanitize: setup
 	  -j $(JOBS) -L 'unit|golden|cli' -E cli_tokenize
 
 format:
-	find common model kernels kvcache tools tests -name '*.h' -o -name '*.cc' -o -name '*.cu' | xargs clang-format -i
+	git ls-files '*.h' '*.cc' '*.cu' '*.cuh' | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan
