@@ -125,7 +125,7 @@ bool Engine::DrainInbox(bool wait) {
   for (RequestId id : aborts) {
     if (std::optional<RequestEvent> event = scheduler_.Abort(id)) Deliver(*event, now);
   }
-  if (!aborts.empty()) PublishStats();
+  if (!aborts.empty()) PublishStatsAndFinish();
   return true;
 }
 
@@ -159,14 +159,14 @@ void Engine::Step() {
         Deliver(*event, Clock::now());
       }
     }
-    PublishStats();
+    PublishStatsAndFinish();
     return;
   }
   const auto now = Clock::now();
   ++steps_total_;
   for (const RequestEvent& event : scheduler_.Update(scheduled, output)) Deliver(event, now);
   if (observer_) observer_->OnStep(Seconds(now - start), scheduled.num_batched_tokens);
-  PublishStats();
+  PublishStatsAndFinish();
 }
 
 bool Engine::StreamText(const RequestEvent& event, Live& live, RequestOutput& out) {
@@ -252,9 +252,8 @@ void Engine::Deliver(const RequestEvent& incoming, Clock::time_point now) {
     out.total_seconds = Seconds(now - live.arrival);
     out.seed = live.seed;
     if (observer_) observer_->OnFinished(event.reason, out.total_seconds);
-    std::shared_ptr<OutputSink> sink = std::move(live.sink);
+    finished_.emplace_back(std::move(live.sink), std::move(out));
     live_.erase(it);
-    sink->Push(std::move(out));
     return;
   }
   if (!out.token_ids.empty()) live.sink->Push(std::move(out));
@@ -280,6 +279,12 @@ void Engine::PublishStats() {
   stats_ = s;
 }
 
+void Engine::PublishStatsAndFinish() {
+  PublishStats();
+  for (auto& [sink, out] : finished_) sink->Push(std::move(out));
+  finished_.clear();
+}
+
 void Engine::AbortAll() {
   std::vector<RequestId> ids;
   for (const auto& [id, live] : live_) ids.push_back(id);
@@ -287,6 +292,7 @@ void Engine::AbortAll() {
   for (RequestId id : ids) {
     if (std::optional<RequestEvent> event = scheduler_.Abort(id)) Deliver(*event, now);
   }
+  PublishStatsAndFinish();
   // Submissions that never reached the scheduler.
   std::deque<Submission> pending;
   {

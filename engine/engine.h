@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -56,7 +57,8 @@ class Engine {
   // Thread-safe. Ends the request with kAborted and frees its blocks at the next step; no-op for
   // an unknown or finished id.
   void Abort(RequestId request_id);
-  // Thread-safe snapshot, refreshed after every step.
+  // Thread-safe snapshot, refreshed after every step. A request's final output is pushed only
+  // after the snapshot that counts it finished: whoever saw a request end sees its blocks freed.
   EngineStats Stats() const;
 
  private:
@@ -92,6 +94,8 @@ class Engine {
   // Appends the text of the event's tokens to `out`; true when a stop sequence matched.
   bool StreamText(const RequestEvent& event, Live& live, RequestOutput& out);
   void PublishStats();
+  // PublishStats, then pushes the final outputs Deliver held back (see Stats()).
+  void PublishStatsAndFinish();
   void AbortAll();
 
   const Model& model_;
@@ -101,6 +105,8 @@ class Engine {
   Scheduler scheduler_;
   ModelRunner runner_;
   std::unordered_map<RequestId, Live> live_;
+  // Final outputs of requests that ended this step, pushed by PublishStatsAndFinish.
+  std::vector<std::pair<std::shared_ptr<OutputSink>, RequestOutput>> finished_;
   int64_t prompt_tokens_total_ = 0;
   int64_t generation_tokens_total_ = 0;
   int64_t steps_total_ = 0;
