@@ -17,6 +17,7 @@
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "server/exposer_stop.h"
 
 namespace egmla {
 namespace {
@@ -216,6 +217,7 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(
   if (bind_address.empty()) return metrics;
   try {
     metrics->exposer_ = std::make_unique<prometheus::Exposer>(bind_address);
+    metrics->exposer_wake_host_ = ExposerWakeHost(bind_address);
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("metrics: cannot listen on ", bind_address,
                                                " (address in use or invalid): ", e.what()));
@@ -226,7 +228,7 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(
 
 Metrics::~Metrics() {
   // Stop serving before anything a scrape reads goes away.
-  exposer_.reset();
+  StopExposer(std::move(exposer_), exposer_wake_host_);
 }
 
 void Metrics::OnStep(double seconds, int64_t batch_tokens) {

@@ -128,6 +128,7 @@ class Metrics : public EngineObserver {
   // reads and before exposer_, so the listener stops before any of it is destroyed.
   std::shared_ptr<Collector> collector_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::string exposer_wake_host_;  // where StopExposer connects to hurry the stop
 };
 
 }  // namespace egmla
