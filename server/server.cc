@@ -8,8 +8,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/status.h"
+#include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -37,6 +39,12 @@ constexpr absl::Duration kFirstCallWait = absl::Seconds(1);
 // arriving just as Shutdown() starts is cancelled by gRPC instead (CANCELLED), so this keeps
 // that instant away from the prompt ones.
 constexpr absl::Duration kMinTimeBeforeGoaway = absl::Milliseconds(250);
+
+// How long client connections may stay open after the last call ended before the drain closes
+// them. gRPC's Shutdown() returns only when every connection is gone, and a client that is not
+// polling its connection (a Python channel between calls) reads the GOAWAY only when it next
+// sends, seconds later. Long enough for the last final status to reach its client.
+constexpr absl::Duration kIdleConnectionGrace = absl::Seconds(1);
 
 absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -251,8 +259,9 @@ void Server::Drain() {
       silent == 0 ? ""
                   : absl::StrCat("; ", silent, " connection(s) sent no call within ",
                                  absl::FormatDuration(kFirstCallWait)));
-  // Past the drain timeout, what is still in flight ends with Complete(ABORTED).
-  std::thread aborter([this, deadline] {
+  absl::Notification shut_down;
+  std::thread aborter([this, deadline, &shut_down] {
+    // 5. Past the drain timeout, what is still in flight ends with Complete(ABORTED).
     while (context_->num_in_flight() > 0 && std::chrono::system_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -260,10 +269,20 @@ void Server::Drain() {
       spdlog::warn("drain timeout: aborting {} request(s)", context_->num_in_flight());
       context_->AbortAllInFlight();
     }
+    while (context_->num_in_flight() > 0 && !shut_down.HasBeenNotified()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    // 6. Nothing is in flight: connections still open after kIdleConnectionGrace are closed.
+    if (!shut_down.WaitForNotificationWithTimeout(kIdleConnectionGrace)) {
+      spdlog::info("closing client connections still open {} after the last call",
+                   absl::FormatDuration(kIdleConnectionGrace));
+      grpc_server_cancel_all_calls(grpc_server_->c_server());
+    }
   });
-  // Sends GOAWAY at once, then waits for the calls in flight; a call still open well after the
-  // aborts is cancelled.
+  // Sends GOAWAY at once, then waits for the calls in flight and for every client connection to
+  // close; a call still open well after the aborts is cancelled.
   grpc_server_->Shutdown(deadline + std::chrono::seconds(10));
+  shut_down.Notify();
   aborter.join();
   spdlog::info("drained");
 }
