@@ -1,13 +1,12 @@
 #include "server/exposer_stop.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "prometheus/exposer.h"
+#include "server/loopback_test_util.h"
 
 namespace egmla {
 namespace {
@@ -25,14 +24,9 @@ TEST(ExposerStopTest, WakeHostIsTheBoundHostWithWildcardsAsLoopback) {
 TEST(ExposerStopTest, NullIsANoOp) { StopExposer(nullptr, "127.0.0.1"); }
 
 bool Connects(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool connected = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  close(fd);
-  return connected;
+  const int fd = ConnectLoopback(port);
+  if (fd >= 0) close(fd);
+  return fd >= 0;
 }
 
 TEST(ExposerStopTest, TheListenerIsClosedWhenItReturns) {

@@ -12,25 +12,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/loopback_test_util.h"
 
 namespace egmla {
 namespace {
 
 using ::testing::HasSubstr;
-
-// A blocking connect to 127.0.0.1:port; the fd, or -1 when it was refused.
-int ConnectLoopback(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Collects accepted fds; can hold the accept thread inside the callback.
 class Acceptor {
