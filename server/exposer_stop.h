@@ -15,13 +15,14 @@ namespace egmla {
 // syntax: "host:port", "[v6]:port" or "port"): the host part, a wildcard turned into loopback.
 std::string ExposerWakeHost(const std::string& bind_address);
 
-// Destroys `exposer` (no-op when null), returning in milliseconds rather than ~2 s.
+// Destroys `exposer`, bound to `bind_address` (no-op when null), returning in milliseconds
+// rather than ~2 s.
 // Why: civetweb's master thread notices mg_stop only when its poll() of the listening sockets
 // returns, which on an idle listener is after SOCKET_TIMEOUT_QUANTUM (2 s in Debian's civetweb
-// 1.15), so every server exit took 2 s. A helper thread keeps connecting to the listener at
-// `wake_host` while the exposer stops; the connection wakes the poll. A connection that arrives
-// before the stop is served as an empty request and closed by civetweb.
-void StopExposer(std::unique_ptr<prometheus::Exposer> exposer, const std::string& wake_host);
+// 1.15), so every server exit took 2 s. A helper thread keeps connecting to the listener (at
+// ExposerWakeHost) while the exposer stops; the connection wakes the poll. A connection that
+// arrives before the stop is served as an empty request and closed by civetweb.
+void StopExposer(std::unique_ptr<prometheus::Exposer> exposer, const std::string& bind_address);
 
 }  // namespace egmla
 

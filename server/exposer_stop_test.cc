@@ -21,7 +21,7 @@ TEST(ExposerStopTest, WakeHostIsTheBoundHostWithWildcardsAsLoopback) {
   EXPECT_EQ(ExposerWakeHost("localhost:8002"), "localhost");
 }
 
-TEST(ExposerStopTest, NullIsANoOp) { StopExposer(nullptr, "127.0.0.1"); }
+TEST(ExposerStopTest, NullIsANoOp) { StopExposer(nullptr, "127.0.0.1:0"); }
 
 bool Connects(int port) {
   const int fd = ConnectLoopback(port);
@@ -34,7 +34,7 @@ TEST(ExposerStopTest, TheListenerIsClosedWhenItReturns) {
   const std::vector<int> ports = exposer->GetListeningPorts();
   ASSERT_EQ(ports.size(), 1u);
   ASSERT_TRUE(Connects(ports[0]));
-  StopExposer(std::move(exposer), "127.0.0.1");
+  StopExposer(std::move(exposer), "127.0.0.1:0");
   EXPECT_FALSE(Connects(ports[0]));
 }
 

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "server/host_name.h"
 #include "spdlog/spdlog.h"
 
 namespace egmla {
@@ -105,16 +106,12 @@ std::string BindAll(const std::string& name, int port, std::vector<int>& fds) {
 
 absl::StatusOr<std::unique_ptr<Listener>> Listener::Open(const std::string& host, int port) {
   const std::string where = absl::StrCat(host, ":", port);
-  // "[::1]" and "::1" both name the IPv6 address.
-  std::string name = host;
-  if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
-    name = name.substr(1, name.size() - 2);
-  }
+  const std::string name = Unbracketed(host);
   // As gRPC does: a wildcard listens dual-stack on [::] (taking IPv4 too), or on 0.0.0.0 where
   // the host has no IPv6.
-  const bool wildcard = name.empty() || name == "0.0.0.0" || name == "::";
-  const std::vector<std::string> candidates =
-      wildcard ? std::vector<std::string>{"::", "0.0.0.0"} : std::vector<std::string>{name};
+  const std::vector<std::string> candidates = IsWildcardHost(name)
+                                                  ? std::vector<std::string>{"::", "0.0.0.0"}
+                                                  : std::vector<std::string>{name};
   std::vector<int> fds;
   std::string error;
   for (const std::string& candidate : candidates) {

@@ -217,7 +217,7 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(
   if (bind_address.empty()) return metrics;
   try {
     metrics->exposer_ = std::make_unique<prometheus::Exposer>(bind_address);
-    metrics->exposer_wake_host_ = ExposerWakeHost(bind_address);
+    metrics->bind_address_ = bind_address;
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("metrics: cannot listen on ", bind_address,
                                                " (address in use or invalid): ", e.what()));
@@ -228,7 +228,7 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(
 
 Metrics::~Metrics() {
   // Stop serving before anything a scrape reads goes away.
-  StopExposer(std::move(exposer_), exposer_wake_host_);
+  StopExposer(std::move(exposer_), bind_address_);
 }
 
 void Metrics::OnStep(double seconds, int64_t batch_tokens) {

@@ -128,7 +128,7 @@ class Metrics : public EngineObserver {
   // reads and before exposer_, so the listener stops before any of it is destroyed.
   std::shared_ptr<Collector> collector_;
   std::unique_ptr<prometheus::Exposer> exposer_;
-  std::string exposer_wake_host_;  // where StopExposer connects to hurry the stop
+  std::string bind_address_;  // exposer_'s
 };
 
 }  // namespace egmla

@@ -261,17 +261,19 @@ void Server::Drain() {
                                  absl::FormatDuration(kFirstCallWait)));
   absl::Notification shut_down;
   std::thread aborter([this, deadline, &shut_down] {
+    // Returns when nothing is in flight any more, or `give_up` says so.
+    auto wait_for_calls = [this](auto give_up) {
+      while (context_->num_in_flight() > 0 && !give_up()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    };
     // 5. Past the drain timeout, what is still in flight ends with Complete(ABORTED).
-    while (context_->num_in_flight() > 0 && std::chrono::system_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    wait_for_calls([deadline] { return std::chrono::system_clock::now() >= deadline; });
     if (context_->num_in_flight() > 0) {
       spdlog::warn("drain timeout: aborting {} request(s)", context_->num_in_flight());
       context_->AbortAllInFlight();
     }
-    while (context_->num_in_flight() > 0 && !shut_down.HasBeenNotified()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    wait_for_calls([&shut_down] { return shut_down.HasBeenNotified(); });
     // 6. Nothing is in flight: connections still open after kIdleConnectionGrace are closed.
     if (!shut_down.WaitForNotificationWithTimeout(kIdleConnectionGrace)) {
       spdlog::info("closing client connections still open {} after the last call",
