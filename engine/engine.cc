@@ -35,7 +35,10 @@ RequestId Engine::Submit(EngineRequest request) {
   const RequestId id = next_id_.fetch_add(1);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    submissions_.push_back({id, std::move(request), Clock::now()});
+    const Clock::time_point now = Clock::now();
+    // Work arriving at an idle engine starts the stall clock afresh.
+    if (submissions_.empty() && stats_.running + stats_.waiting == 0) heartbeat_ = now;
+    submissions_.push_back({id, std::move(request), now});
   }
   wake_.notify_one();
   return id;
@@ -52,6 +55,12 @@ void Engine::Abort(RequestId request_id) {
 EngineStats Engine::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;
+}
+
+std::chrono::steady_clock::duration Engine::StalledFor() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool has_work = !submissions_.empty() || stats_.running + stats_.waiting > 0;
+  return has_work ? Clock::now() - heartbeat_ : Clock::duration::zero();
 }
 
 void Engine::Loop() {
@@ -125,7 +134,8 @@ bool Engine::DrainInbox(bool wait) {
   for (RequestId id : aborts) {
     if (std::optional<RequestEvent> event = scheduler_.Abort(id)) Deliver(*event, now);
   }
-  if (!aborts.empty()) PublishStatsAndFinish();
+  // Queued requests show in Stats() (GetLoad, /metrics) before the next step ends.
+  if (!aborts.empty() || !submissions.empty()) PublishStatsAndFinish();
   return true;
 }
 
@@ -277,6 +287,7 @@ void Engine::PublishStats() {
   s.steps = steps_total_;
   std::lock_guard<std::mutex> lock(mu_);
   stats_ = s;
+  heartbeat_ = Clock::now();
 }
 
 void Engine::PublishStatsAndFinish() {

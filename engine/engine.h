@@ -60,6 +60,10 @@ class Engine {
   // Thread-safe snapshot, refreshed after every step. A request's final output is pushed only
   // after the snapshot that counts it finished: whoever saw a request end sees its blocks freed.
   EngineStats Stats() const;
+  // Thread-safe. How long the engine has had work (requests queued, waiting or running) without
+  // completing a step or publishing a change; zero while it is idle. A wedged engine thread
+  // shows here as a duration that keeps growing (the server's liveness check reads it).
+  std::chrono::steady_clock::duration StalledFor() const;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -117,6 +121,8 @@ class Engine {
   std::vector<RequestId> aborts_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   EngineStats stats_ ABSL_GUARDED_BY(mu_);
+  // When the engine last showed progress: stats_ published, or work arriving at an idle engine.
+  Clock::time_point heartbeat_ ABSL_GUARDED_BY(mu_) = Clock::now();
   std::atomic<RequestId> next_id_{1};
   std::thread thread_;  // last: starts after everything above is built
 };

@@ -3,7 +3,11 @@
 // DESIGN §4 says.
 #include "engine/engine.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "engine/collecting_sink.h"
 #include "gmock/gmock.h"
@@ -267,6 +271,73 @@ TEST(EngineTest, StopSequenceSplitAcrossTokensEndsTheRequestAndCutsTheText) {
   EXPECT_LT(got.size(), free_run.size());
   EXPECT_EQ(got, std::vector<int32_t>(free_run.begin(), free_run.begin() + got.size()));
   EXPECT_EQ(engine.Stats().used_blocks, 0);
+}
+
+
+// Delegates to a real tokenizer; TokenBytes blocks while the gate is closed, wedging the engine
+// thread in the middle of a step (as a hung kernel or a deadlock would).
+class GatedTokenizer : public Tokenizer {
+ public:
+  explicit GatedTokenizer(const Tokenizer& inner) : inner_(inner) {}
+  absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const override {
+    return inner_.Encode(text);
+  }
+  absl::StatusOr<std::string> Decode(absl::Span<const int32_t> ids) const override {
+    return inner_.Decode(ids);
+  }
+  std::string_view TokenBytes(int32_t id) const override {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++blocked_;
+    open_cv_.wait(lock, [this] { return open_; });
+    --blocked_;
+    return inner_.TokenBytes(id);
+  }
+  int64_t vocab_size() const override { return inner_.vocab_size(); }
+  int64_t max_token_bytes() const override { return inner_.max_token_bytes(); }
+  bool IsSpecialToken(int32_t id) const override { return inner_.IsSpecialToken(id); }
+  std::optional<int32_t> TokenId(std::string_view token) const override {
+    return inner_.TokenId(token);
+  }
+
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    open_cv_.notify_all();
+  }
+  bool IsBlocked() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return blocked_ > 0;
+  }
+
+ private:
+  const Tokenizer& inner_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable open_cv_;
+  bool open_ = false;
+  mutable int blocked_ = 0;
+};
+
+TEST(EngineTest, StalledForGrowsOnlyWhileAWedgedEngineHasWork) {
+  TextModel t = MakeTextModel();
+  GatedTokenizer gated(*t.tokenizer);
+  Engine engine(*t.model, {.block_size = 4, .num_blocks = 64}, nullptr, &gated);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(engine.StalledFor(), std::chrono::steady_clock::duration::zero()) << "idle";
+
+  auto sink = std::make_shared<CollectingSink>();
+  engine.Submit(Request(*t.tokenizer->Encode("Everyone is permitted"), {.temperature = 0.0f}, 4,
+                        sink));
+  for (int i = 0; i < 500 && !gated.IsBlocked(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(gated.IsBlocked()) << "the engine thread should be stuck in TokenBytes";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto stalled = engine.StalledFor();
+  EXPECT_GE(stalled, std::chrono::milliseconds(200));
+
+  gated.Open();
+  ASSERT_EQ(sink->WaitTokens().size(), 4u);
+  EXPECT_EQ(engine.StalledFor(), std::chrono::steady_clock::duration::zero()) << "idle again";
 }
 
 }  // namespace

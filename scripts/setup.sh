@@ -16,6 +16,7 @@ PACKAGES=(
   clang-format
   python3-matplotlib
   nginx debootstrap buildah podman python3-yaml
+  libboost-dev
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/grpc_status.h"
+#include "server/request_parsing.h"
 #include "spdlog/spdlog.h"
 
 namespace egmla {
@@ -59,14 +60,17 @@ GenerateReactor::GenerateReactor(ServiceContext* service, std::string request_id
 
 GenerateReactor* GenerateReactor::Start(ServiceContext* service,
                                         grpc::CallbackServerContext* context,
-                                        const v1::GenerateRequest& request) {
+                                        const grpc::ByteBuffer& raw_request) {
   auto refuse = [&](const absl::Status& status) {
     service->Rejected(status.code());
-    auto* reactor = new GenerateReactor(service, request.request_id());
+    auto* reactor = new GenerateReactor(service, "");
     reactor->FinishWith(ToGrpcStatus(status));
     return reactor;
   };
   if (absl::Status auth = service->Authenticate(*context); !auth.ok()) return refuse(auth);
+  absl::StatusOr<v1::GenerateRequest> parsed = ParseGenerateRequest(BufferBytes(raw_request));
+  if (!parsed.ok()) return refuse(parsed.status());
+  const v1::GenerateRequest& request = *parsed;
   if (service->drain_gate().Refuses(static_cast<const grpc::ServerContextBase*>(context),
                                     context->peer())) {
     return refuse(absl::UnavailableError("the server is draining; retry on another replica"));
@@ -146,10 +150,11 @@ void GenerateReactor::Deliver(const RequestOutput& output) {
 }
 
 void GenerateReactor::Enqueue(v1::GenerateResponse message, bool last) {
+  grpc::ByteBuffer bytes = ToBuffer(message);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (finished_ || finish_ || cancelled_) return;
-    queue_.push_back(std::move(message));
+    queue_.push_back(std::move(bytes));
     if (last) finish_ = grpc::Status::OK;
   }
   Pump();

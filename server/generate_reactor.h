@@ -17,17 +17,18 @@
 #include "absl/base/thread_annotations.h"
 #include "egmla/v1/generation.pb.h"
 #include "engine/request_output.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/service_context.h"
 
 namespace egmla {
 
-class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
+class GenerateReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  // Validates, registers and submits the request, or finishes the call with the refusal.
-  // Deletes itself when the call is done.
+  // Parses (server/request_parsing.h), validates, registers and submits the request, or
+  // finishes the call with the refusal. Deletes itself when the call is done.
   static GenerateReactor* Start(ServiceContext* service, grpc::CallbackServerContext* context,
-                                const v1::GenerateRequest& request);
+                                const grpc::ByteBuffer& raw_request);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -56,8 +57,8 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   std::shared_ptr<Sink> sink_;
 
   std::mutex mu_;
-  std::deque<v1::GenerateResponse> queue_ ABSL_GUARDED_BY(mu_);
-  v1::GenerateResponse in_flight_;  // the message being written; owned by the writer
+  std::deque<grpc::ByteBuffer> queue_ ABSL_GUARDED_BY(mu_);  // serialized GenerateResponses
+  grpc::ByteBuffer in_flight_;  // the message being written; owned by the writer
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);  // to send after the queue drains
   bool finished_ ABSL_GUARDED_BY(mu_) = false;               // Finish called

@@ -3,11 +3,13 @@
 #include "absl/strings/str_cat.h"
 #include "server/generate_reactor.h"
 #include "server/grpc_status.h"
+#include "server/request_parsing.h"
+#include "server/request_validation.h"
 
 namespace egmla {
 
-grpc::ServerWriteReactor<v1::GenerateResponse>* GenerationService::Generate(
-    grpc::CallbackServerContext* call, const v1::GenerateRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* GenerationService::Generate(
+    grpc::CallbackServerContext* call, const grpc::ByteBuffer* request) {
   return GenerateReactor::Start(context_, call, *request);
 }
 
@@ -20,14 +22,24 @@ grpc::ServerUnaryReactor* GenerationService::Reply(grpc::CallbackServerContext* 
 }
 
 grpc::ServerUnaryReactor* GenerationService::Abort(grpc::CallbackServerContext* call,
-                                                   const v1::AbortRequest* request,
-                                                   v1::AbortResponse* response) {
+                                                   const grpc::ByteBuffer* raw,
+                                                   grpc::ByteBuffer* response) {
   if (absl::Status auth = context_->Authenticate(*call); !auth.ok()) return Reply(call, auth);
-  std::optional<RequestId> engine_id = context_->FindEngineId(request->request_id());
-  if (!engine_id) {
-    return Reply(call, absl::NotFoundError(absl::StrCat("request_id: '", request->request_id(),
-                                                        "' is not in flight here")));
+  absl::StatusOr<v1::AbortRequest> request = ParseAbortRequest(BufferBytes(*raw));
+  if (!request.ok()) return Reply(call, request.status());
+  const std::string& request_id = request->request_id();
+  // Generate's limit: an id no Generate can have is refused without being echoed.
+  if (request_id.size() > kMaxRequestIdBytes) {
+    return Reply(call, absl::InvalidArgumentError(absl::StrCat(
+                           "request_id: at most ", kMaxRequestIdBytes, " bytes, got ",
+                           request_id.size())));
   }
+  std::optional<RequestId> engine_id = context_->FindEngineId(request_id);
+  if (!engine_id) {
+    return Reply(call, absl::NotFoundError(
+                           absl::StrCat("request_id: '", request_id, "' is not in flight here")));
+  }
+  *response = ToBuffer(v1::AbortResponse());
   context_->engine().Abort(*engine_id);
   return Reply(call, absl::OkStatus());
 }

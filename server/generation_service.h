@@ -7,16 +7,23 @@
 
 namespace egmla {
 
-class GenerationService final : public v1::Generation::CallbackService {
+// Generate and Abort take their requests as raw bytes (server/request_parsing.h), so that a
+// malformed message or a string that is not UTF-8 is INVALID_ARGUMENT naming the field; the
+// other methods are typed.
+using GenerationServiceBase = v1::Generation::WithRawCallbackMethod_Generate<
+    v1::Generation::WithRawCallbackMethod_Abort<v1::Generation::WithCallbackMethod_GetModelInfo<
+        v1::Generation::WithCallbackMethod_GetLoad<v1::Generation::Service>>>>;
+
+class GenerationService final : public GenerationServiceBase {
  public:
   // REQUIRES: `context` outlives the service.
   explicit GenerationService(ServiceContext* context) : context_(context) {}
 
-  grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
-      grpc::CallbackServerContext* call, const v1::GenerateRequest* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Generate(grpc::CallbackServerContext* call,
+                                                       const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* Abort(grpc::CallbackServerContext* call,
-                                  const v1::AbortRequest* request,
-                                  v1::AbortResponse* response) override;
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* call,
                                          const v1::GetModelInfoRequest* request,
                                          v1::ModelInfo* response) override;

@@ -6,7 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/time.h>
+
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace egmla {
 
@@ -22,6 +26,30 @@ inline int ConnectLoopback(int port) {
     return -1;
   }
   return fd;
+}
+
+// Sends `request` on a new loopback connection to `port` and returns everything the peer sends
+// until it closes (or `timeout_seconds` of silence); "" when the connect is refused.
+inline std::string LoopbackExchange(int port, std::string_view request, int timeout_seconds = 10) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return "";
+  timeval timeout{.tv_sec = timeout_seconds, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string response;
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+      static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return response;
+}
+
+// GET `target` over HTTP/1.0 (the server closes after answering).
+inline std::string HttpGet(int port, std::string_view target, std::string_view method = "GET") {
+  return LoopbackExchange(port, std::string(method) + " " + std::string(target) +
+                                    " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
 }
 
 }  // namespace egmla

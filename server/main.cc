@@ -1,6 +1,7 @@
 // egmla-server (DESIGN §5.1). Flags are defined and parsed here only.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -23,6 +24,7 @@ ABSL_FLAG(std::string, model, EGMLA_DEFAULT_MODEL_DIR, "checkpoint directory");
 ABSL_FLAG(std::string, host, "0.0.0.0", "address to listen on");
 ABSL_FLAG(int32_t, port, 50051, "gRPC port (0 = any free port)");
 ABSL_FLAG(int32_t, metrics_port, 8002, "Prometheus /metrics port (0 = any free port, -1 = off)");
+ABSL_FLAG(std::string, metrics_host, "", "address the metrics port listens on (default: --host)");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda");
 ABSL_FLAG(std::string, dtype, "auto", "compute dtype: auto | f32 | bf16 | f16 (auto = f32 on CPU)");
 ABSL_FLAG(std::string, kv_cache_dtype, "auto", "KV-cache dtype: auto | f32 | bf16 | f16");
@@ -39,6 +41,9 @@ ABSL_FLAG(bool, enable_prefix_caching, true, "reuse cached KV blocks of shared p
 ABSL_FLAG(std::string, gate_mode, "auto", "eg_mla gate: auto | table | onthefly");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "how long in-flight streams may run after SIGTERM");
+ABSL_FLAG(absl::Duration, engine_stall_timeout, absl::Seconds(60),
+          "liveness turns NOT_SERVING when the engine has work and no progress for this long "
+          "(0 = never)");
 ABSL_FLAG(std::string, log_format, "text", "text | json");
 ABSL_FLAG(std::string, log_level, "info", "trace | debug | info | warn | error | critical | off");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain (enables TLS with --tls-key)");
@@ -50,6 +55,21 @@ namespace {
 int Fail(const std::string& message) {
   std::cerr << "egmla-server: " << message << "\n";
   return 1;
+}
+
+// Every stream, and every metrics connection, holds a descriptor: thousands of them need more
+// than the usual soft limit of 1024, so take the hard limit (as nginx's worker_rlimit_nofile or
+// Go's runtime do).
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t was = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("could not raise the open-file limit from {} to {}", was, limit.rlim_max);
+  } else {
+    spdlog::debug("open-file limit raised from {} to {}", was, limit.rlim_max);
+  }
 }
 
 }  // namespace
@@ -77,6 +97,7 @@ int main(int argc, char** argv) {
       .host = absl::GetFlag(FLAGS_host),
       .port = absl::GetFlag(FLAGS_port),
       .metrics_port = absl::GetFlag(FLAGS_metrics_port),
+      .metrics_host = absl::GetFlag(FLAGS_metrics_host),
       .device = absl::GetFlag(FLAGS_device),
       .dtype = absl::GetFlag(FLAGS_dtype),
       .kv_cache_dtype = absl::GetFlag(FLAGS_kv_cache_dtype),
@@ -92,6 +113,7 @@ int main(int argc, char** argv) {
       .enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching),
       .gate_mode = absl::GetFlag(FLAGS_gate_mode),
       .drain_timeout = absl::GetFlag(FLAGS_drain_timeout),
+      .engine_stall_timeout = absl::GetFlag(FLAGS_engine_stall_timeout),
       .tls_cert = absl::GetFlag(FLAGS_tls_cert),
       .tls_key = absl::GetFlag(FLAGS_tls_key),
       .api_key_file = absl::GetFlag(FLAGS_api_key_file)};
@@ -104,6 +126,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  RaiseOpenFileLimit();
   absl::StatusOr<std::unique_ptr<egmla::Server>> server = egmla::Server::Start(options);
   if (!server.ok()) return Fail(std::string(server.status().message()));
 

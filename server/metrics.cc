@@ -2,22 +2,18 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <iterator>
 #include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "prometheus/collectable.h"
 #include "prometheus/counter.h"
-#include "prometheus/exposer.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
-#include "server/exposer_stop.h"
 
 namespace egmla {
 namespace {
@@ -105,21 +101,7 @@ const std::vector<double>& BatchTokenBuckets() {
   return *kBuckets;
 }
 
-// The Collectable the Exposer holds (weakly): every scrape refreshes from the snapshot first.
-class Metrics::Collector : public prometheus::Collectable {
- public:
-  explicit Collector(Metrics* metrics) : metrics_(metrics) {}
-
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    metrics_->Refresh();
-    return metrics_->registry_->Collect();
-  }
-
- private:
-  Metrics* const metrics_;
-};
-
-Metrics::Metrics(std::function<MetricsSnapshot()> snapshot)
+Metrics::Metrics(std::function<MetricsSnapshot()> snapshot, const MetricsInfo& info)
     : snapshot_(std::move(snapshot)), registry_(std::make_shared<prometheus::Registry>()) {
   prometheus::Registry& r = *registry_;
   auto gauge = [&r](const std::string& name, const std::string& help) {
@@ -132,6 +114,22 @@ Metrics::Metrics(std::function<MetricsSnapshot()> snapshot)
                         const std::vector<double>& buckets) {
     return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({}, buckets);
   };
+
+  prometheus::BuildGauge()
+      .Name("egmla_build_info")
+      .Help("Always 1; the labels say which build of egmla-serve this is.")
+      .Register(r)
+      .Add({{"version", info.version}, {"git_sha", info.git_sha}})
+      .Set(1);
+  prometheus::BuildGauge()
+      .Name("egmla_device_info")
+      .Help("Always 1; the labels say what the model runs on and at which dtypes.")
+      .Register(r)
+      .Add({{"device", info.device},
+            {"name", info.device_name},
+            {"dtype", info.dtype},
+            {"kv_cache_dtype", info.kv_cache_dtype}})
+      .Set(1);
 
   requests_running_ =
       gauge("egmla_requests_running", "Requests in the running batch (holding KV-cache blocks).");
@@ -207,29 +205,9 @@ Metrics::Metrics(std::function<MetricsSnapshot()> snapshot)
                 "Time between consecutive generated tokens of a request.", seconds);
   e2e_request_latency_ = histogram("egmla_e2e_request_latency_seconds",
                                    "Time from arrival to finish, any finish reason.", seconds);
-
-  collector_ = std::make_shared<Collector>(this);
 }
 
-absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(
-    const std::string& bind_address, std::function<MetricsSnapshot()> snapshot) {
-  std::unique_ptr<Metrics> metrics(new Metrics(std::move(snapshot)));
-  if (bind_address.empty()) return metrics;
-  try {
-    metrics->exposer_ = std::make_unique<prometheus::Exposer>(bind_address);
-    metrics->bind_address_ = bind_address;
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("metrics: cannot listen on ", bind_address,
-                                               " (address in use or invalid): ", e.what()));
-  }
-  metrics->exposer_->RegisterCollectable(metrics->collector_);
-  return metrics;
-}
-
-Metrics::~Metrics() {
-  // Stop serving before anything a scrape reads goes away.
-  StopExposer(std::move(exposer_), bind_address_);
-}
+Metrics::~Metrics() = default;
 
 void Metrics::OnStep(double seconds, int64_t batch_tokens) {
   if (CleanSeconds(seconds)) step_duration_->Observe(seconds);
@@ -292,14 +270,10 @@ void Metrics::Refresh() {
 }
 
 std::string Metrics::Render() {
+  Refresh();
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, collector_->Collect());
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
   return out.str();
-}
-
-std::vector<int> Metrics::ListeningPorts() const {
-  if (exposer_ == nullptr) return {};
-  return exposer_->GetListeningPorts();
 }
 
 }  // namespace egmla

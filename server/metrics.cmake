@@ -1,8 +1,16 @@
-# Prometheus exporter (DESIGN §7). Included from server/CMakeLists.txt.
+# Prometheus exporter (DESIGN §7) and the HTTP server it is served by. Included from
+# server/CMakeLists.txt.
+find_package(Boost 1.74 REQUIRED)
+find_package(Threads REQUIRED)
+
+egmla_library(egmla_http
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/http/http_server.cc
+  DEPS Boost::headers Threads::Threads absl::status absl::statusor absl::strings absl::time)
+
 egmla_library(egmla_metrics
-  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/metrics.cc ${CMAKE_CURRENT_SOURCE_DIR}/exposer_stop.cc
-  DEPS egmla_engine prometheus-cpp::core prometheus-cpp::pull absl::status absl::statusor
-       absl::strings)
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/metrics.cc ${CMAKE_CURRENT_SOURCE_DIR}/metrics_endpoint.cc
+  DEPS egmla_engine egmla_http prometheus-cpp::core absl::status absl::statusor absl::strings)
 
 egmla_test(metrics_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/metrics_test.cc
-           ${CMAKE_CURRENT_SOURCE_DIR}/exposer_stop_test.cc DEPS egmla_metrics)
+           ${CMAKE_CURRENT_SOURCE_DIR}/metrics_endpoint_test.cc
+           ${CMAKE_CURRENT_SOURCE_DIR}/http/http_server_test.cc DEPS egmla_metrics)

@@ -1,6 +1,7 @@
 // Prometheus metrics of the server (DESIGN §7): gauges and counters pulled from an engine snapshot
 // at scrape time, histograms and event counters pushed by the engine's observer callbacks and by
-// the gRPC layer (rejections). Served over HTTP at /metrics by prometheus-cpp's Exposer.
+// the gRPC layer (rejections). prometheus-cpp keeps the registry and writes the text format;
+// server/metrics_endpoint.h serves it over HTTP at /metrics.
 #ifndef EGMLA_SERVER_METRICS_H_
 #define EGMLA_SERVER_METRICS_H_
 
@@ -19,7 +20,6 @@
 
 namespace prometheus {
 class Counter;
-class Exposer;
 class Gauge;
 class Histogram;
 class Registry;
@@ -38,6 +38,16 @@ struct MetricsSnapshot {
   int64_t gate_table_bytes = 0;
 };
 
+// The labels of egmla_build_info and egmla_device_info (DESIGN §7); fixed for a server's life.
+struct MetricsInfo {
+  std::string version;         // EGMLA_VERSION
+  std::string git_sha;         // the commit built, "unknown" outside a git checkout
+  std::string device = "cpu";  // "cpu" | "cuda:N"
+  std::string device_name;     // e.g. the CPU model
+  std::string dtype = "f32";
+  std::string kv_cache_dtype = "f32";
+};
+
 // The gRPC code name in lower case ("invalid_argument", "unavailable", ...), the `code` label of
 // egmla_requests_rejected_total. A value outside absl::StatusCode is "unknown".
 const char* StatusCodeMetricName(absl::StatusCode code);
@@ -51,12 +61,10 @@ const std::vector<double>& BatchTokenBuckets();
 // snapshot callback, so the engine may call them while holding its own locks.
 class Metrics : public EngineObserver {
  public:
-  // `bind_address` is civetweb's listening_ports syntax, e.g. "0.0.0.0:8002" or "127.0.0.1:0"
-  // (port 0: any free port, see ListeningPorts()); empty = no HTTP listener. `snapshot` is called
-  // at every scrape and Render(), one call at a time; it may be empty (gauges then stay 0). A bind
-  // failure is an error that names the address.
-  static absl::StatusOr<std::unique_ptr<Metrics>> Create(const std::string& bind_address,
-                                                         std::function<MetricsSnapshot()> snapshot);
+  // `snapshot` is called at every Render(), one call at a time; it may be empty (gauges then
+  // stay 0). Whatever it reads must outlive every Render() call: whoever serves Render() over
+  // HTTP stops that before destroying what the snapshot reads.
+  explicit Metrics(std::function<MetricsSnapshot()> snapshot, const MetricsInfo& info = {});
 
   ~Metrics() override;
   Metrics(const Metrics&) = delete;
@@ -74,15 +82,7 @@ class Metrics : public EngineObserver {
   // Refreshes from the snapshot and returns the text exposition format (what /metrics serves).
   std::string Render();
 
-  // The ports the HTTP listener is bound to (the actual port when asked for port 0); empty
-  // without a listener.
-  std::vector<int> ListeningPorts() const;
-
  private:
-  class Collector;
-
-  explicit Metrics(std::function<MetricsSnapshot()> snapshot);
-
   // Pulls the snapshot, sets the gauges and advances the snapshot-fed counters by delta.
   void Refresh();
 
@@ -123,12 +123,6 @@ class Metrics : public EngineObserver {
 
   std::mutex refresh_mu_;  // one Refresh at a time; guards last_
   EngineStats last_;       // the totals already added to the counters
-
-  // What the Exposer serves: refreshes, then collects the registry. Declared after everything it
-  // reads and before exposer_, so the listener stops before any of it is destroyed.
-  std::shared_ptr<Collector> collector_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  std::string bind_address_;  // exposer_'s
 };
 
 }  // namespace egmla

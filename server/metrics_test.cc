@@ -1,8 +1,5 @@
 #include "server/metrics.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +51,8 @@ const std::map<std::string, std::string>& DesignMetrics() {
       {"egmla_queue_time_seconds", "histogram"},
       {"egmla_step_duration_seconds", "histogram"},
       {"egmla_step_batch_tokens", "histogram"},
+      {"egmla_build_info", "gauge"},
+      {"egmla_device_info", "gauge"},
   };
   return *kMetrics;
 }
@@ -115,9 +114,7 @@ class FakeEngine {
 };
 
 std::unique_ptr<Metrics> MakeMetrics(FakeEngine& engine) {
-  absl::StatusOr<std::unique_ptr<Metrics>> m = Metrics::Create("", engine.Fn());
-  EXPECT_TRUE(m.ok()) << m.status();
-  return m.ok() ? std::move(*m) : nullptr;
+  return std::make_unique<Metrics>(engine.Fn());
 }
 
 TEST(MetricsTest, EveryDesignNameHasItsType) {
@@ -359,11 +356,23 @@ TEST(MetricsTest, Buckets) {
 }
 
 TEST(MetricsTest, NoSnapshotFunctionIsFine) {
-  auto m = Metrics::Create("", nullptr);
-  ASSERT_TRUE(m.ok()) << m.status();
-  const std::string text = (*m)->Render();
-  EXPECT_EQ(ValueOr(text, "egmla_requests_running"), 0);
-  EXPECT_TRUE((*m)->ListeningPorts().empty());
+  Metrics m(nullptr);
+  EXPECT_EQ(ValueOr(m.Render(), "egmla_requests_running"), 0);
+}
+
+TEST(MetricsTest, BuildAndDeviceInfoCarryTheirLabels) {
+  Metrics m(nullptr, {.version = "1.2.3",
+                      .git_sha = "abc123",
+                      .device = "cpu",
+                      .device_name = "Some CPU",
+                      .dtype = "f32",
+                      .kv_cache_dtype = "f32"});
+  const std::string text = m.Render();
+  EXPECT_EQ(ValueOr(text, "egmla_build_info{git_sha=\"abc123\",version=\"1.2.3\"}"), 1);
+  EXPECT_EQ(ValueOr(text, "egmla_device_info{device=\"cpu\",dtype=\"f32\",kv_cache_dtype="
+                          "\"f32\",name=\"Some CPU\"}"),
+            1);
+  EXPECT_EQ(Types(text)["egmla_build_info"], "gauge");
 }
 
 TEST(MetricsTest, CallbacksAndScrapesRunConcurrently) {
@@ -435,98 +444,6 @@ TEST(MetricsTest, PromtoolAcceptsTheExposition) {
   std::remove(path.c_str());
   EXPECT_EQ(rc, 0) << output;
   EXPECT_EQ(output, "") << "promtool lint findings";
-}
-
-// A port nothing listens on right now (bound to 0, read back, released).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// GET `path` from 127.0.0.1:`port`; the whole HTTP response, or "" when the connection fails.
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-    if (send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
-    }
-  }
-  close(fd);
-  return response;
-}
-
-TEST(MetricsTest, ServesMetricsOverHttp) {
-  FakeEngine engine;
-  MetricsSnapshot s;
-  s.engine.waiting = 5;
-  engine.Set(s);
-  auto m = Metrics::Create("127.0.0.1:0", engine.Fn());
-  ASSERT_TRUE(m.ok()) << m.status();
-  const std::vector<int> ports = (*m)->ListeningPorts();
-  ASSERT_EQ(ports.size(), 1u);
-  ASSERT_GT(ports[0], 0);
-  (*m)->OnFinished(FinishReason::kStop, 0.1);
-
-  const std::string response = HttpGet(ports[0], "/metrics");
-  EXPECT_THAT(response, HasSubstr("200 OK"));
-  EXPECT_THAT(response, HasSubstr("text/plain"));
-  for (const auto& [name, type] : DesignMetrics()) {
-    EXPECT_THAT(response, HasSubstr(absl::StrCat("# TYPE ", name, " ", type, "\n")));
-  }
-  // The scrape pulled the snapshot.
-  EXPECT_GE(engine.calls(), 1);
-  EXPECT_THAT(response, HasSubstr("\negmla_requests_waiting 5\n"));
-  EXPECT_THAT(response, HasSubstr("\negmla_requests_finished_total{finish_reason=\"stop\"} 1\n"));
-}
-
-TEST(MetricsTest, BindingAnExplicitPort) {
-  const int port = FreePort();
-  ASSERT_GT(port, 0);
-  const std::string address = absl::StrCat("127.0.0.1:", port);
-  auto m = Metrics::Create(address, nullptr);
-  ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ((*m)->ListeningPorts(), std::vector<int>{port});
-  EXPECT_THAT(HttpGet(port, "/metrics"), HasSubstr("# TYPE egmla_draining gauge"));
-}
-
-TEST(MetricsTest, PortInUseIsAnErrorNamingTheAddress) {
-  auto first = Metrics::Create("127.0.0.1:0", nullptr);
-  ASSERT_TRUE(first.ok()) << first.status();
-  const std::vector<int> ports = (*first)->ListeningPorts();
-  ASSERT_EQ(ports.size(), 1u);
-  const std::string address = absl::StrCat("127.0.0.1:", ports[0]);
-
-  auto second = Metrics::Create(address, nullptr);
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(second.status().message(), HasSubstr(address));
-  // The first one still serves.
-  EXPECT_THAT(HttpGet(ports[0], "/metrics"), HasSubstr("egmla_requests_running"));
-}
-
-TEST(MetricsTest, InvalidAddressIsAnError) {
-  auto m = Metrics::Create("not-an-address:xyz", nullptr);
-  ASSERT_FALSE(m.ok());
-  EXPECT_THAT(m.status().message(), HasSubstr("not-an-address:xyz"));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "server/request_validation.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -89,6 +90,11 @@ absl::Status ReadStopping(const v1::StoppingCriteria& s, const ValidationLimits&
   StoppingParams& p = out.stopping;
   p.max_tokens = s.max_tokens() > 0 ? s.max_tokens() : limits.default_max_tokens;
   p.min_tokens = s.min_tokens();
+  if (s.stop_token_ids_size() > static_cast<int>(kMaxStopTokenIds)) {
+    return Invalid("stopping.stop_token_ids", absl::StrCat("at most ", kMaxStopTokenIds,
+                                                           " allowed, got ",
+                                                           s.stop_token_ids_size()));
+  }
   for (int i = 0; i < s.stop_token_ids_size(); ++i) {
     if (s.stop_token_ids(i) >= static_cast<uint64_t>(limits.vocab_size)) {
       return Invalid(absl::StrCat("stopping.stop_token_ids[", i, "]"),
@@ -103,6 +109,24 @@ absl::Status ReadStopping(const v1::StoppingCriteria& s, const ValidationLimits&
 }
 
 }  // namespace
+
+int64_t MaxTextBytes(int64_t max_context_tokens, int64_t max_token_bytes) {
+  return std::max<int64_t>(max_context_tokens, 1) * std::max<int64_t>(max_token_bytes, 1);
+}
+
+int64_t MaxGenerateRequestBytes(const ValidationLimits& limits) {
+  // A uint32 field costs at most 1 tag byte + 5 value bytes (packed or not); a string field at
+  // most 1 tag byte + 5 length bytes + its bytes.
+  constexpr int64_t kPerId = 6;
+  constexpr int64_t kPerString = 6;
+  const int64_t prompt = std::max(limits.max_text_bytes + kPerString,
+                                  std::max<int64_t>(limits.max_context_tokens, 1) * kPerId);
+  const int64_t stops = static_cast<int64_t>(kMaxStopSequences) *
+                            (static_cast<int64_t>(kMaxStopSequenceBytes) + kPerString) +
+                        static_cast<int64_t>(kMaxStopTokenIds) * kPerId;
+  const int64_t small_fields = 4096;  // request id (128 bytes), sampling, flags, nesting
+  return prompt + stops + small_fields;
+}
 
 absl::StatusOr<ValidatedRequest> ValidateGenerateRequest(const v1::GenerateRequest& request,
                                                          const ValidationLimits& limits) {
@@ -121,6 +145,13 @@ absl::StatusOr<ValidatedRequest> ValidateGenerateRequest(const v1::GenerateReque
             "text: the model has no tokenizer; send token_ids instead");
       }
       if (request.text().empty()) return Invalid("text", "empty: the prompt needs some text");
+      if (limits.max_text_bytes > 0 &&
+          static_cast<int64_t>(request.text().size()) > limits.max_text_bytes) {
+        return Invalid("text", absl::StrCat(request.text().size(),
+                                            " bytes cannot fit in the context of ",
+                                            limits.max_context_tokens, " tokens (at most ",
+                                            limits.max_text_bytes, " bytes)"));
+      }
       absl::StatusOr<std::vector<int32_t>> ids = limits.tokenizer->Encode(request.text());
       if (!ids.ok()) return Invalid("text", std::string(ids.status().message()));
       if (limits.text_prefix_token_id) out.prompt_ids.push_back(*limits.text_prefix_token_id);

@@ -23,6 +23,9 @@ struct ValidationLimits {
   const Tokenizer* tokenizer = nullptr;  // the model's; null: text features are refused
   // Prepended to the ids of a text prompt (ModelConfig::text_prefix_token_id).
   std::optional<int32_t> text_prefix_token_id;
+  // Text longer than this is refused before it is tokenized: max_context_tokens × the longest
+  // token's bytes, as no text over it can fit (MaxTextBytes). 0 = no limit.
+  int64_t max_text_bytes = 0;
 };
 
 struct ValidatedRequest {
@@ -40,6 +43,16 @@ inline constexpr size_t kMaxRequestIdBytes = 128;
 inline constexpr uint32_t kMaxTopLogprobs = 20;
 inline constexpr size_t kMaxStopSequences = 16;
 inline constexpr size_t kMaxStopSequenceBytes = 256;
+// vLLM sets none; a bound keeps one request from making the sampler's stop check slow.
+inline constexpr size_t kMaxStopTokenIds = 1024;
+
+// The most bytes of text that `max_context_tokens` tokens of `max_token_bytes` each can hold.
+int64_t MaxTextBytes(int64_t max_context_tokens, int64_t max_token_bytes);
+
+// The size of the largest GenerateRequest these limits can accept (the text or the token ids of
+// a prompt filling the context, the most stop sequences and stop ids, the longest request id),
+// with room for the small fields: the gRPC receive limit.
+int64_t MaxGenerateRequestBytes(const ValidationLimits& limits);
 
 absl::StatusOr<ValidatedRequest> ValidateGenerateRequest(const v1::GenerateRequest& request,
                                                          const ValidationLimits& limits);

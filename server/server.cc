@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/api_key.h"
+#include "common/regular_file.h"
 #include "common/status.h"
 #include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -20,14 +23,20 @@
 #include "kvcache/capacity.h"
 #include "model/kv_size.h"
 #include "model/tensor_names.h"
+#include "server/build_info.h"
+#include "server/metrics_endpoint.h"
 #include "spdlog/spdlog.h"
 
 namespace egmla {
 namespace {
 
-// Requests carry token ids (up to ~5 bytes each) and stop strings; 64 MiB is far above any real
-// prompt and still bounds what one call may make the server parse.
-constexpr int kMaxMessageBytes = 64 << 20;
+// Responses: a chunk with top logprobs is a few KiB; this only guards against a bug.
+constexpr int kMaxSendMessageBytes = 64 << 20;
+
+// The most bytes of metadata (headers) a call may carry. gRPC 1.51's default (8 KiB) is low for
+// long bearer tokens and tracing headers, and a call over it fails other calls on the same
+// connection too (docs/api.md, "Limits"), so be generous: ample for any real client.
+constexpr int kMaxMetadataBytes = 64 << 10;
 
 // How long a drain waits for the first call of connections accepted before the listener closed.
 // Behind a load balancer the call follows its connect within milliseconds; a client that
@@ -46,12 +55,13 @@ constexpr absl::Duration kMinTimeBeforeGoaway = absl::Milliseconds(250);
 // sends, seconds later. Long enough for the last final status to reach its client.
 constexpr absl::Duration kIdleConnectionGrace = absl::Seconds(1);
 
-absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+// A TLS file named by --FLAG, through ReadRegularFile (a FIFO or a directory is refused).
+absl::StatusOr<std::string> ReadFlagFile(const std::string& flag, const std::string& path) {
+  absl::StatusOr<std::string> text = ReadRegularFile(path);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", text.status().message()));
+  }
+  return text;
 }
 
 // --gate-mode auto: the table when it takes at most a quarter of what weights and cache may use.
@@ -96,6 +106,21 @@ v1::ModelInfo DescribeModel(const ServerOptions& o, const Model& model, const Ca
   return info;
 }
 
+// The CPU's model name from /proc/cpuinfo (egmla_device_info's `name`), or "unknown".
+std::string CpuModelName() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) {
+        return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+      }
+    }
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
@@ -106,12 +131,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 
   std::string api_key;
   if (!o.api_key_file.empty()) {
-    EGMLA_ASSIGN_OR_RETURN(api_key, ReadFile("api-key-file", o.api_key_file));
-    api_key = std::string(absl::StripAsciiWhitespace(api_key));
-    if (api_key.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--api-key-file: ", o.api_key_file, " is empty"));
-    }
+    EGMLA_ASSIGN_OR_RETURN(api_key, ReadApiKeyFile("--api-key-file", o.api_key_file));
   }
 
   // The model.
@@ -134,21 +154,27 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (o.max_context > 0) max_context = std::min(max_context, o.max_context);
   max_context = std::min(max_context, num_blocks * o.block_size);
 
-  // Metrics first: the engine reports to them from its first step.
+  // Metrics first: the engine reports to them from its first step. The snapshot reads engine_
+  // and context_: it runs only on the metrics HTTP server, which starts after both are set and
+  // stops before either goes (~Server).
   const int64_t gate_table_bytes = GateTableBytes(config, DType::kF32, gate_mode);
   Server* raw = server.get();
-  EGMLA_ASSIGN_OR_RETURN(
-      server->metrics_,
-      Metrics::Create(o.metrics_port < 0 ? "" : absl::StrCat(o.host, ":", o.metrics_port),
-                      [raw, spec, gate_table_bytes]() {
-                        MetricsSnapshot s;
-                        if (raw->engine_) s.engine = raw->engine_->Stats();
-                        s.draining = raw->context_ && raw->context_->draining();
-                        s.kv_cache_elements_per_token = spec.elements_per_token();
-                        s.kv_cache_bytes_per_token = spec.bytes_per_token();
-                        s.gate_table_bytes = gate_table_bytes;
-                        return s;
-                      }));
+  server->metrics_ = std::make_unique<Metrics>(
+      [raw, spec, gate_table_bytes]() {
+        MetricsSnapshot s;
+        s.engine = raw->engine_->Stats();
+        s.draining = raw->context_->draining();
+        s.kv_cache_elements_per_token = spec.elements_per_token();
+        s.kv_cache_bytes_per_token = spec.bytes_per_token();
+        s.gate_table_bytes = gate_table_bytes;
+        return s;
+      },
+      MetricsInfo{.version = kBuildVersion,
+                  .git_sha = kBuildGitSha,
+                  .device = "cpu",
+                  .device_name = CpuModelName(),
+                  .dtype = "f32",
+                  .kv_cache_dtype = "f32"});
 
   const SchedulerConfig scheduler{.max_num_seqs = o.max_num_seqs,
                                   .max_num_batched_tokens = o.max_num_batched_tokens,
@@ -160,24 +186,38 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->engine_ = std::make_unique<Engine>(model, scheduler, server->metrics_.get(), tokenizer);
 
   Metrics* metrics = server->metrics_.get();
+  const ValidationLimits limits{
+      .vocab_size = config.vocab_size,
+      .max_context_tokens = max_context,
+      .default_max_tokens = o.default_max_tokens,
+      .tokenizer = tokenizer,
+      .text_prefix_token_id = config.text_prefix_token_id(),
+      .max_text_bytes = tokenizer ? MaxTextBytes(max_context, tokenizer->max_token_bytes()) : 0};
   server->context_ = std::make_unique<ServiceContext>(
       server->engine_.get(),
       DescribeModel(o, model, spec, num_blocks, max_context, gate_mode, tokenizer != nullptr),
-      ValidationLimits{.vocab_size = config.vocab_size,
-                       .max_context_tokens = max_context,
-                       .default_max_tokens = o.default_max_tokens,
-                       .tokenizer = tokenizer,
-                       .text_prefix_token_id = config.text_prefix_token_id()},
-      api_key, [metrics](absl::StatusCode code) { metrics->OnRejected(code); });
+      limits, api_key, [metrics](absl::StatusCode code) { metrics->OnRejected(code); });
   server->service_ = std::make_unique<GenerationService>(server->context_.get());
+
+  if (o.metrics_port >= 0) {
+    absl::StatusOr<std::unique_ptr<HttpServer>> http =
+        HttpServer::Start({.host = o.metrics_host.empty() ? o.host : o.metrics_host,
+                           .port = o.metrics_port},
+                          MetricsHttpHandler(server->metrics_.get()));
+    if (!http.ok()) {
+      return absl::Status(http.status().code(), absl::StrCat("--metrics-port: ",
+                                                             http.status().message()));
+    }
+    server->metrics_http_ = *std::move(http);
+  }
 
   // The gRPC server.
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!o.tls_cert.empty()) {
     grpc::SslServerCredentialsOptions ssl;
     grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    EGMLA_ASSIGN_OR_RETURN(pair.private_key, ReadFile("tls-key", o.tls_key));
-    EGMLA_ASSIGN_OR_RETURN(pair.cert_chain, ReadFile("tls-cert", o.tls_cert));
+    EGMLA_ASSIGN_OR_RETURN(pair.private_key, ReadFlagFile("tls-key", o.tls_key));
+    EGMLA_ASSIGN_OR_RETURN(pair.cert_chain, ReadFlagFile("tls-cert", o.tls_cert));
     ssl.pem_key_cert_pairs.push_back(pair);
     credentials = grpc::SslServerCredentials(ssl);
   }
@@ -199,8 +239,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> reporters;
   reporters.push_back(server->context_->drain_gate().MakeInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(reporters));
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // A message larger than the largest request these limits accept is refused by gRPC
+  // (RESOURCE_EXHAUSTED) before it is parsed.
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::min<int64_t>(MaxGenerateRequestBytes(limits), INT32_MAX)));
+  builder.SetMaxSendMessageSize(kMaxSendMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, kMaxMetadataBytes);
   server->grpc_server_ = builder.BuildAndStart();
   if (!server->grpc_server_ || server->port_ == 0) {
     return absl::UnavailableError(
@@ -214,6 +258,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         });
   }
   server->grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, true);
+  if (o.engine_stall_timeout > absl::ZeroDuration()) {
+    server->liveness_ = std::make_unique<LivenessWatch>(
+        [engine = server->engine_.get()] { return absl::FromChrono(engine->StalledFor()); },
+        o.engine_stall_timeout,
+        [health = server->grpc_server_->GetHealthCheckService()](bool live) {
+          health->SetServingStatus(kLivenessService, live);
+        });
+  }
   spdlog::info(
       "serving {} ({}, {} layers) on {}:{}, metrics on port {}; KV cache: {} blocks of {} "
       "tokens, {} bytes per token{}",
@@ -226,14 +278,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 }
 
 Server::~Server() {
+  // First, as the metrics snapshot reads the engine and the service context.
+  if (metrics_http_) metrics_http_->Stop();
+  liveness_.reset();
   if (listener_) listener_->Close();
   if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
 }
 
-int Server::metrics_port() const {
-  const std::vector<int> ports = metrics_ ? metrics_->ListeningPorts() : std::vector<int>();
-  return ports.empty() ? -1 : ports.front();
-}
+int Server::metrics_port() const { return metrics_http_ ? metrics_http_->port() : -1; }
 
 void Server::Drain() {
   const absl::Time start = absl::Now();

@@ -11,7 +11,9 @@
 #include "model/model.h"
 #include "model/tokenizer.h"
 #include "server/generation_service.h"
+#include "server/http/http_server.h"
 #include "server/listener.h"
+#include "server/liveness_watch.h"
 #include "server/metrics.h"
 #include "server/server_options.h"
 #include "server/service_context.h"
@@ -19,6 +21,7 @@
 namespace egmla {
 
 inline constexpr char kReadinessService[] = "egmla.v1.Generation";
+inline constexpr char kLivenessService[] = "";
 
 class Server {
  public:
@@ -49,6 +52,8 @@ class Server {
   std::unique_ptr<GenerationService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<Listener> listener_;  // null with TLS: gRPC listens itself
+  std::unique_ptr<LivenessWatch> liveness_;  // null with --engine-stall-timeout 0
+  std::unique_ptr<HttpServer> metrics_http_;  // null with --metrics-port -1
   int port_ = 0;
 };
 

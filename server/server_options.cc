@@ -58,6 +58,9 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
                absl::StrCat("'", o.gate_mode, "' is not one of auto, table, onthefly"));
   }
   if (o.drain_timeout < absl::ZeroDuration()) return Bad("drain-timeout", "must be >= 0");
+  if (o.engine_stall_timeout < absl::ZeroDuration()) {
+    return Bad("engine-stall-timeout", "must be >= 0 (0 = off)");
+  }
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return Bad(o.tls_cert.empty() ? "tls-cert" : "tls-key", "--tls-cert and --tls-key go together");
   }

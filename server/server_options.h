@@ -15,6 +15,7 @@ struct ServerOptions {
   std::string host = "0.0.0.0";
   int32_t port = 50051;         // 0 = any free port (tests)
   int32_t metrics_port = 8002;  // 0 = any free port; -1 = no metrics listener
+  std::string metrics_host;     // empty = `host`
   std::string device = "auto";  // auto | cpu | cuda
   std::string dtype = "auto";   // auto | f32 | bf16 | f16
   std::string kv_cache_dtype = "auto";
@@ -30,6 +31,8 @@ struct ServerOptions {
   bool enable_prefix_caching = true;
   std::string gate_mode = "auto";  // auto | table | onthefly
   absl::Duration drain_timeout = absl::Seconds(30);
+  // Liveness turns NOT_SERVING when the engine has work and no progress for this long; 0 = off.
+  absl::Duration engine_stall_timeout = absl::Seconds(60);
   std::string tls_cert;
   std::string tls_key;
   std::string api_key_file;
