@@ -8,8 +8,13 @@
 
 namespace egmla {
 
+// A temperature below this is greedy (argmax, lowest id on ties), as in vLLM: dividing logits by
+// a smaller one overflows float (1e-38 gives inf and NaN probabilities), and so small a
+// temperature leaves all but a vanishing share of the mass on the largest logit anyway.
+inline constexpr float kGreedyTemperatureBelow = 1e-5f;
+
 struct SamplingParams {
-  float temperature = 1.0f;         // [0, 100]; 0 = greedy (argmax, lowest id on ties)
+  float temperature = 1.0f;         // [0, 100]; < kGreedyTemperatureBelow = greedy
   float top_p = 1.0f;               // (0, 1]
   int32_t top_k = 0;                // 0 = off
   float min_p = 0.0f;               // [0, 1]

@@ -2,20 +2,25 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/regular_file.h"
 #include "tools/token_ids.h"
 
 namespace egmla::loadgen {
 
 absl::StatusOr<std::vector<Prompt>> ReadDataset(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("--dataset: cannot read ", path));
+  absl::StatusOr<std::string> text = ReadRegularFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), absl::StrCat("--dataset: ", text.status().message()));
+  }
   std::vector<Prompt> prompts;
-  std::string line;
-  for (int64_t line_number = 1; std::getline(in, line); ++line_number) {
+  int64_t line_number = 0;
+  for (absl::string_view piece : absl::StrSplit(*text, '\n')) {
+    ++line_number;
+    std::string line(piece);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     Prompt prompt;

@@ -264,6 +264,7 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::FromJson(std::string
     extra.insert_or_assign(token.content, token.id);
   }
   tokenizer->extra_tokens_ = std::move(extra);
+  tokenizer->max_token_bytes_ = MaxTokenBytes(tokenizer->token_bytes_);
   return tokenizer;
 }
 

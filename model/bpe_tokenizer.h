@@ -46,6 +46,8 @@ class BpeTokenizer final : public Tokenizer {
   int64_t vocab_size() const override { return static_cast<int64_t>(token_bytes_.size()); }
   bool IsSpecialToken(int32_t id) const override;
   std::optional<int32_t> TokenId(std::string_view token) const override;
+  // The longest decoded vocabulary entry or added token.
+  int64_t max_token_bytes() const override { return max_token_bytes_; }
 
  private:
   BpeTokenizer(std::unique_ptr<BpeModel> model, BpePreTokenizer pre_tokenizer,
@@ -62,6 +64,7 @@ class BpeTokenizer final : public Tokenizer {
   // TokenId lookups the byte-level model cannot answer: added tokens' contents and vocabulary
   // strings outside the byte-level alphabet.
   absl::flat_hash_map<std::string, int32_t> extra_tokens_;
+  int64_t max_token_bytes_ = 0;
 };
 
 // GPT-2's byte <-> printable character table (bytes_to_unicode in GPT-2's encoder.py): each byte

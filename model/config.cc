@@ -1,18 +1,13 @@
 #include "model/config.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <exception>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/regular_file.h"
 #include "common/status.h"
 
 namespace egmla {
@@ -298,32 +293,7 @@ absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text) {
 }
 
 absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int error = errno;
-    if (error == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot open for reading: ", std::strerror(error)));
-  }
-  std::string text;
-  struct stat st;
-  absl::Status read_status;
-  if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-    read_status = absl::InvalidArgumentError(absl::StrCat(path, ": not a readable file"));
-  }
-  char buffer[1 << 16];
-  while (read_status.ok()) {
-    ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      read_status =
-          absl::InvalidArgumentError(absl::StrCat(path, ": read failed: ", std::strerror(errno)));
-    }
-    if (n <= 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
-  EGMLA_RETURN_IF_ERROR(read_status);
+  EGMLA_ASSIGN_OR_RETURN(std::string text, ReadRegularFile(path));
   absl::StatusOr<ModelConfig> config = ParseModelConfig(text);
   if (!config.ok()) {
     return absl::Status(config.status().code(),

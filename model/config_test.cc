@@ -1,11 +1,14 @@
 #include "model/config.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 
+#include "common/test_fifo.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -301,10 +304,23 @@ TEST(ModelConfigTest, LoadFromFile) {
 
   c = LoadModelConfig(dir);  // a directory
   ASSERT_FALSE(c.ok());
-  EXPECT_THAT(c.status().message(), HasSubstr(dir));
+  EXPECT_THAT(c.status().message(), HasSubstr(dir + ": is a directory"));
 
   std::remove(good.c_str());
   std::remove(bad.c_str());
+}
+
+// A FIFO nobody writes to used to block start-up forever in open(2).
+TEST(ModelConfigTest, FifoIsRefusedWithoutBlocking) {
+  const std::string fifo = ::testing::TempDir() + "/egmla_config_fifo_" + std::to_string(getpid());
+  std::remove(fifo.c_str());
+  ASSERT_TRUE(testing::MakeFifo(fifo));
+  absl::StatusOr<ModelConfig> c =
+      testing::CallUnblockingFifo(fifo, [&] { return LoadModelConfig(fifo); });
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(), HasSubstr(fifo + ": is a FIFO"));
+  std::remove(fifo.c_str());
 }
 
 }  // namespace

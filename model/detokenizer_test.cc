@@ -33,6 +33,7 @@ class FakeTokenizer : public Tokenizer {
   int64_t vocab_size() const override { return static_cast<int64_t>(tokens_.size()); }
   bool IsSpecialToken(int32_t id) const override { return id >= 3; }
   std::optional<int32_t> TokenId(std::string_view) const override { return std::nullopt; }
+  int64_t max_token_bytes() const override { return MaxTokenBytes(tokens_); }
 
  private:
   std::vector<std::string> tokens_;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -12,10 +13,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/regular_file.h"
 #include "common/status.h"
 
 namespace egmla {
@@ -51,43 +54,95 @@ std::optional<uint64_t> AsNonNegativeInt(const Json& value) {
   return std::nullopt;
 }
 
-// Opens `path` read-only; NotFound when it does not exist. Fills `size`.
-absl::StatusOr<int> OpenForReading(const std::string& path, size_t& size) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int error = errno;
-    if (error == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+// Whether `path` names anything at all, a dangling symbolic link included: such a name is then
+// opened, and refused with a message saying what it is, rather than taken for absent.
+bool NameExists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+// Parses the header text, refusing duplicate keys, which nlohmann::json would silently resolve by
+// keeping one: a tensor described twice, or an entry with two "data_offsets", is ambiguous. Keys
+// are checked among the tensor names and inside each tensor's entry; __metadata__'s content is
+// left unchecked, as it is unused. Errors do not carry the file path; the caller adds it.
+absl::StatusOr<Json> ParseHeader(const char* begin, const char* end) {
+  struct Object {
+    std::string owner;  // the key whose value this object is ("" at the top level)
+    std::set<std::string> keys;
+  };
+  std::vector<Object> open_objects;
+  std::string last_key;
+  std::optional<std::string> duplicate;
+  auto check_keys = [&](int /*depth*/, Json::parse_event_t event, Json& parsed) {
+    if (event == Json::parse_event_t::object_start) {
+      open_objects.push_back({open_objects.empty() ? "" : last_key, {}});
+    } else if (event == Json::parse_event_t::object_end) {
+      open_objects.pop_back();
+    } else if (event == Json::parse_event_t::key) {
+      last_key = parsed.get<std::string>();
+      const size_t level = open_objects.size();
+      const bool checked = level == 1 || (level == 2 && open_objects[1].owner != kMetadataKey);
+      if (checked && !duplicate && !open_objects.back().keys.insert(last_key).second) {
+        duplicate = level == 1 ? absl::StrCat("key '", last_key, "' appears twice")
+                               : absl::StrCat("the entry of tensor '", open_objects[1].owner,
+                                              "' has key '", last_key, "' twice");
+      }
+    }
+    return true;
+  };
+  Json header;
+  try {
+    header = Json::parse(begin, end, check_keys);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed header: not valid JSON: ", e.what()));
+  }
+  if (duplicate) return absl::InvalidArgumentError(absl::StrCat("malformed header: ", *duplicate));
+  if (!header.is_object()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot open for reading: ", std::strerror(error)));
+        absl::StrCat("malformed header: expected a JSON object, got ", Describe(header)));
   }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
-  }
-  size = static_cast<size_t>(st.st_size);
-  return fd;
+  return header;
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  size_t size = 0;
-  EGMLA_ASSIGN_OR_RETURN(int fd, OpenForReading(path, size));
-  std::string text(size, '\0');
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = read(fd, text.data() + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  close(fd);
-  if (done != size) return absl::InvalidArgumentError(absl::StrCat(path, ": read failed"));
-  return text;
-}
+// One tensor's byte range in the data section.
+struct DataRange {
+  uint64_t begin;
+  uint64_t end;
+  std::string name;
+};
 
-bool FileExists(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0;
+// As the reference implementation (the safetensors crate) requires, the tensors must tile the
+// data section exactly: an overlap would alias two weights, and bytes no tensor owns hide data
+// that no reader can see. Errors do not carry the file path; the caller adds it.
+absl::Status CheckTiling(std::vector<DataRange> ranges, uint64_t data_size) {
+  std::sort(ranges.begin(), ranges.end(), [](const DataRange& a, const DataRange& b) {
+    return std::tie(a.begin, a.end, a.name) < std::tie(b.begin, b.end, b.name);
+  });
+  auto bytes = [](uint64_t begin, uint64_t end) {
+    return absl::StrCat("[", begin, ", ", end, ")");
+  };
+  uint64_t covered = 0;  // bytes [0, covered) are owned, by tensors up to `last`
+  const DataRange* last = nullptr;
+  for (const DataRange& range : ranges) {
+    if (range.begin < covered) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensors '", last->name, "' (data bytes ", bytes(last->begin, last->end), ") and '",
+          range.name, "' (data bytes ", bytes(range.begin, range.end), ") overlap"));
+    }
+    if (range.begin > covered) {
+      return absl::InvalidArgumentError(absl::StrCat("data bytes ", bytes(covered, range.begin),
+                                                     " belong to no tensor (a gap before tensor '",
+                                                     range.name, "')"));
+    }
+    covered = range.end;
+    last = &range;
+  }
+  if (covered < data_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the last ", data_size - covered, " bytes of the data section (data bytes ",
+        bytes(covered, data_size), ") belong to no tensor (trailing bytes after the tensors)"));
+  }
+  return absl::OkStatus();
 }
 
 // Validates one header entry and returns its view into `data` (the data section, `data_size`
@@ -179,17 +234,14 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
   auto error = [&path](absl::string_view message) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
   };
-  size_t size = 0;
-  EGMLA_ASSIGN_OR_RETURN(int fd, OpenForReading(path, size));
+  EGMLA_ASSIGN_OR_RETURN(RegularFile opened, OpenRegularFile(path));
+  const size_t size = opened.size();
   if (size < 8) {
-    close(fd);
     return error(
         absl::StrCat("file is truncated: ", size, " bytes, shorter than the 8-byte header length"));
   }
-  void* mapping = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int mmap_errno = errno;
-  close(fd);
-  if (mapping == MAP_FAILED) return error(absl::StrCat("mmap failed: ", std::strerror(mmap_errno)));
+  void* mapping = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, opened.fd(), 0);
+  if (mapping == MAP_FAILED) return error(absl::StrCat("mmap failed: ", std::strerror(errno)));
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
   file->mapping_ = mapping;
@@ -203,22 +255,21 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
                               " is larger than the ", size - 8, " bytes after it"));
   }
   const char* header_begin = reinterpret_cast<const char*>(bytes) + 8;
-  Json header;
-  try {
-    header = Json::parse(header_begin, header_begin + header_size);
-  } catch (const std::exception& e) {
-    return error(absl::StrCat("malformed header: not valid JSON: ", e.what()));
-  }
-  if (!header.is_object()) {
-    return error(absl::StrCat("malformed header: expected a JSON object, got ", Describe(header)));
-  }
+  absl::StatusOr<Json> header = ParseHeader(header_begin, header_begin + header_size);
+  if (!header.ok()) return error(header.status().message());
   const char* data = header_begin + header_size;
   const uint64_t data_size = size - 8 - header_size;
-  for (const auto& [name, entry] : header.items()) {
+  std::vector<DataRange> ranges;
+  for (const auto& [name, entry] : header->items()) {
     if (name == kMetadataKey) continue;
     absl::StatusOr<TensorView> view = ParseEntry(name, entry, data, data_size);
     if (!view.ok()) return error(view.status().message());
+    const auto begin = static_cast<uint64_t>(static_cast<const char*>(view->data) - data);
+    ranges.push_back({begin, begin + view->num_bytes(), name});
     file->tensors_.emplace(name, *std::move(view));
+  }
+  if (absl::Status tiled = CheckTiling(std::move(ranges), data_size); !tiled.ok()) {
+    return error(tiled.message());
   }
   return file;
 }
@@ -226,9 +277,9 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
 absl::StatusOr<CheckpointTensors> CheckpointTensors::Open(const std::string& dir) {
   CheckpointTensors result;
   const std::string index_path = dir + "/model.safetensors.index.json";
-  if (!FileExists(index_path)) {
+  if (!NameExists(index_path)) {
     const std::string single_path = dir + "/model.safetensors";
-    if (!FileExists(single_path)) {
+    if (!NameExists(single_path)) {
       return absl::NotFoundError(absl::StrCat(
           dir, ": no model.safetensors or model.safetensors.index.json in this directory"));
     }
@@ -242,7 +293,7 @@ absl::StatusOr<CheckpointTensors> CheckpointTensors::Open(const std::string& dir
   auto error = [&index_path](absl::string_view message) {
     return absl::InvalidArgumentError(absl::StrCat(index_path, ": ", message));
   };
-  EGMLA_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(index_path));
+  EGMLA_ASSIGN_OR_RETURN(std::string text, ReadRegularFile(index_path));
   Json index;
   try {
     index = Json::parse(text);

@@ -19,9 +19,13 @@ namespace egmla {
 // One memory-mapped .safetensors file. Views stay valid as long as the object lives.
 class SafetensorsFile {
  public:
-  // Errors name the file and, where one is at fault, the tensor: an unsupported dtype
-  // ("tensor 'x' has dtype F64; supported: F32, BF16, F16, I32"), a shape that disagrees with
-  // its byte range, a range past the end of the file (truncated), a malformed header.
+  // Errors name the file and, where one is at fault, the tensor: not a regular file (a FIFO, a
+  // directory: see common/regular_file.h), an unsupported dtype ("tensor 'x' has dtype F64;
+  // supported: F32, BF16, F16, I32"), a shape that disagrees with its byte range, a range past
+  // the end of the file (truncated), a malformed header (a key given twice among the tensors or
+  // inside one tensor's entry), two tensors whose byte ranges overlap (both named), data bytes
+  // no tensor covers (a gap or trailing bytes, with the byte range): as in the reference
+  // implementation, the tensors must tile the data section exactly.
   static absl::StatusOr<std::unique_ptr<SafetensorsFile>> Open(const std::string& path);
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;
@@ -42,8 +46,9 @@ class SafetensorsFile {
 // `model.safetensors.index.json` ({"weight_map": {"tensor": "shard file"}}).
 class CheckpointTensors {
  public:
-  // Errors: neither file present; a shard missing; a tensor the index names that its shard
-  // lacks; a tensor present in two shards.
+  // Errors: neither name present (NOT_FOUND); either one present but not a regular file (a
+  // dangling symbolic link included); a shard missing; a tensor the index names that its shard
+  // lacks; a tensor present in two shards; any error of SafetensorsFile::Open.
   static absl::StatusOr<CheckpointTensors> Open(const std::string& dir);
 
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }

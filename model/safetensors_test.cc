@@ -7,10 +7,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "common/test_fifo.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -117,6 +119,21 @@ TEST_F(SafetensorsTest, MetadataIsSkipped) {
   EXPECT_TRUE((*file)->tensors().contains("x"));
 }
 
+TEST_F(SafetensorsTest, TilingWithEmptyTensorsAndMetadataDuplicatesIsAccepted) {
+  // Empty tensors may sit anywhere on the boundaries; __metadata__'s content is not checked.
+  std::string path = WriteRaw("tiled.safetensors",
+                              R"({"__metadata__": {"format": "pt", "format": "pt"},
+                                  "e0": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]},
+                                  "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]},
+                                  "e4": {"dtype": "F16", "shape": [0, 3], "data_offsets": [4, 4]},
+                                  "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                                  "e8": {"dtype": "F32", "shape": [0], "data_offsets": [8, 8]}})",
+                              8);
+  absl::StatusOr<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ((*file)->tensors().size(), 5u);
+}
+
 TEST_F(SafetensorsTest, MissingFileIsNotFound) {
   absl::StatusOr<std::unique_ptr<SafetensorsFile>> file =
       SafetensorsFile::Open(Path("absent.safetensors"));
@@ -146,6 +163,9 @@ struct BadFile {
   size_t data_bytes;
   std::vector<std::string> expected;  // substrings of the message besides the file path
 };
+
+// Keeps failure messages readable (gtest would otherwise dump the struct's bytes).
+void PrintTo(const BadFile& bad, std::ostream* os) { *os << bad.name; }
 
 class BadSafetensorsTest : public SafetensorsTest, public ::testing::WithParamInterface<BadFile> {};
 
@@ -211,7 +231,50 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"PastEnd",
                 R"({"wq": {"dtype": "F32", "shape": [4], "data_offsets": [4, 20]}})",
                 16,
-                {"truncated", "'wq'"}}),
+                {"truncated", "'wq'"}},
+        // nlohmann::json keeps one of two equal keys silently; the file is ambiguous.
+        BadFile{"DuplicateTensor",
+                R"({"wq": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                    "wk": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]},
+                    "wq": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+                8,
+                {"malformed header", "key 'wq' appears twice"}},
+        BadFile{"DuplicateEntryKey",
+                R"({"wq": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4],
+                           "data_offsets": [4, 8]}})",
+                8,
+                {"the entry of tensor 'wq' has key 'data_offsets' twice"}},
+        BadFile{"DuplicateMetadata",
+                R"({"__metadata__": {}, "__metadata__": {},
+                    "wq": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})",
+                4,
+                {"key '__metadata__' appears twice"}},
+        // Two tensors sharing bytes would alias each other's weights.
+        BadFile{"Overlap",
+                R"({"wq": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                    "wk": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
+                12,
+                {"tensors 'wq' (data bytes [0, 8)) and 'wk' (data bytes [4, 12)) overlap"}},
+        BadFile{"SameRange",
+                R"({"wq": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                    "wk": {"dtype": "BF16", "shape": [4], "data_offsets": [0, 8]}})",
+                8,
+                {"'wq'", "'wk'", "overlap"}},
+        // Bytes no tensor owns: safetensors' reference implementation refuses them too.
+        BadFile{"TrailingBytes",
+                R"({"wq": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})",
+                10,
+                {"the last 6 bytes of the data section (data bytes [4, 10)) belong to no tensor"}},
+        BadFile{"Gap",
+                R"({"wq": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                    "wk": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}})",
+                12,
+                {"data bytes [4, 8) belong to no tensor (a gap before tensor 'wk')"}},
+        BadFile{"GapAtStart",
+                R"({"wq": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+                8,
+                {"data bytes [0, 4) belong to no tensor (a gap before tensor 'wq')"}},
+        BadFile{"NoTensorsButData", R"({"__metadata__": {}})", 3, {"the last 3 bytes"}}),
     [](const ::testing::TestParamInfo<BadFile>& info) { return info.param.name; });
 
 TEST_F(SafetensorsTest, TruncatedAnywhereGivesError) {
@@ -335,6 +398,51 @@ TEST_F(CheckpointTest, BadIndex) {
     EXPECT_EQ(ckpt.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(ckpt.status().message(), HasSubstr("model.safetensors.index.json")) << text;
   }
+}
+
+// A FIFO nobody writes to used to block start-up forever in open(2); a directory or a dangling
+// symbolic link is named for what it is.
+TEST_F(CheckpointTest, FifoDirectoryOrDanglingLinkIsRefusedNamingIt) {
+  const std::string single = Path("model.safetensors");
+  ASSERT_TRUE(testing::MakeFifo(single));
+  absl::StatusOr<CheckpointTensors> ckpt =
+      testing::CallUnblockingFifo(single, [&] { return CheckpointTensors::Open(dir_); });
+  ASSERT_FALSE(ckpt.ok());
+  EXPECT_EQ(ckpt.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ckpt.status().message(), HasSubstr(single + ": is a FIFO"));
+  absl::StatusOr<std::unique_ptr<SafetensorsFile>> file =
+      testing::CallUnblockingFifo(single, [&] { return SafetensorsFile::Open(single); });
+  ASSERT_FALSE(file.ok());
+  EXPECT_THAT(file.status().message(), HasSubstr(single + ": is a FIFO"));
+  std::filesystem::remove(single);
+
+  std::filesystem::create_directory(single);
+  ckpt = CheckpointTensors::Open(dir_);
+  ASSERT_FALSE(ckpt.ok());
+  EXPECT_THAT(ckpt.status().message(), HasSubstr(single + ": is a directory"));
+  std::filesystem::remove(single);
+
+  std::filesystem::create_symlink(Path("gone.safetensors"), single);
+  ckpt = CheckpointTensors::Open(dir_);
+  ASSERT_FALSE(ckpt.ok());
+  EXPECT_THAT(ckpt.status().message(), HasSubstr(single + ": is a dangling symbolic link"));
+}
+
+TEST_F(CheckpointTest, FifoIndexOrShardIsRefused) {
+  const std::string index = Path("model.safetensors.index.json");
+  ASSERT_TRUE(testing::MakeFifo(index));
+  absl::StatusOr<CheckpointTensors> ckpt =
+      testing::CallUnblockingFifo(index, [&] { return CheckpointTensors::Open(dir_); });
+  ASSERT_FALSE(ckpt.ok());
+  EXPECT_THAT(ckpt.status().message(), HasSubstr(index + ": is a FIFO"));
+  std::filesystem::remove(index);
+
+  WriteIndex(R"({"weight_map": {"a": "shard.safetensors"}})");
+  const std::string shard = Path("shard.safetensors");
+  ASSERT_TRUE(testing::MakeFifo(shard));
+  ckpt = testing::CallUnblockingFifo(shard, [&] { return CheckpointTensors::Open(dir_); });
+  ASSERT_FALSE(ckpt.ok());
+  EXPECT_THAT(ckpt.status().message(), HasSubstr(shard + ": is a FIFO"));
 }
 
 TEST_F(CheckpointTest, NeitherFileIsNotFound) {

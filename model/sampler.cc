@@ -51,7 +51,8 @@ int32_t SampleToken(std::span<const float> logits, const SamplingParams& params,
                     std::span<const int32_t> prompt_ids, std::span<const int32_t> output_ids) {
   std::vector<float> x(logits.begin(), logits.end());
   ApplyPenalties(x, params, prompt_ids, output_ids);
-  if (params.temperature == 0.0f) return Argmax(x);  // max_element keeps the lowest id on ties
+  // max_element keeps the lowest id on ties.
+  if (params.temperature < kGreedyTemperatureBelow) return Argmax(x);
 
   // Candidates sorted by logit (ties: lower id first), then truncated by top-k, top-p, min-p.
   std::vector<int32_t> order(x.size());

@@ -1,5 +1,6 @@
 // Token selection for one request and one step, in vLLM's order (DESIGN §4): repetition,
-// presence and frequency penalties; temperature (0 = greedy); top-k; top-p; min-p; one draw.
+// presence and frequency penalties; temperature (below kGreedyTemperatureBelow, 1e-5, = greedy);
+// top-k; top-p; min-p; one draw.
 #ifndef EGMLA_MODEL_SAMPLER_H_
 #define EGMLA_MODEL_SAMPLER_H_
 

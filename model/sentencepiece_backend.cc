@@ -11,6 +11,7 @@ namespace egmla::sentencepiece_backend {
 namespace {
 
 constexpr char kLibrary[] = "libegmla_sentencepiece.so";
+constexpr char kLoadSymbol[] = "egmla_sentencepiece_load_serialized";
 // AddressSanitizer refuses RTLD_DEEPBIND; sanitizer builds then rely on the process not also
 // holding libprotobuf (true of the unit tests they run; `make sanitize` leaves out the rest).
 #if defined(__SANITIZE_ADDRESS__)
@@ -18,7 +19,7 @@ constexpr int kDeepBind = 0;
 #else
 constexpr int kDeepBind = RTLD_DEEPBIND;
 #endif
-using LoadFunction = Processor* (*)(const char*, std::string*);
+using LoadFunction = Processor* (*)(const char*, size_t, std::string*);
 
 std::vector<std::string> Candidates() {
   std::vector<std::string> dirs;
@@ -57,8 +58,8 @@ const Backend& GetBackend() {
         b.error = std::string("cannot load ") + path + ": " + dlerror();
         return b;
       }
-      b.load = reinterpret_cast<LoadFunction>(dlsym(handle, "egmla_sentencepiece_load"));
-      if (b.load == nullptr) b.error = path + " lacks egmla_sentencepiece_load";
+      b.load = reinterpret_cast<LoadFunction>(dlsym(handle, kLoadSymbol));
+      if (b.load == nullptr) b.error = path + " lacks " + kLoadSymbol;
       return b;  // never dlclose'd: processors' vtables live in it
     }
     b.error =
@@ -70,13 +71,13 @@ const Backend& GetBackend() {
 
 }  // namespace
 
-std::unique_ptr<Processor> Load(const std::string& path, std::string* error) {
+std::unique_ptr<Processor> LoadSerialized(std::string_view model_bytes, std::string* error) {
   const Backend& backend = GetBackend();
   if (backend.load == nullptr) {
     *error = backend.error;
     return nullptr;
   }
-  return std::unique_ptr<Processor>(backend.load(path.c_str(), error));
+  return std::unique_ptr<Processor>(backend.load(model_bytes.data(), model_bytes.size(), error));
 }
 
 }  // namespace egmla::sentencepiece_backend

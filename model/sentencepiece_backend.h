@@ -11,6 +11,7 @@
 #ifndef EGMLA_MODEL_SENTENCEPIECE_BACKEND_H_
 #define EGMLA_MODEL_SENTENCEPIECE_BACKEND_H_
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,16 +38,17 @@ class Processor {
   virtual bool IsByte(int id) const = 0;
 };
 
-// Loads a `.model` file; on failure returns nullptr and sets `*error` to the library's message,
-// or to why the backend library could not be loaded (and where it was looked for: the directory
-// of $EGMLA_SENTENCEPIECE_BACKEND if set, the running program's directory, ../lib beside it, and
-// the build tree).
-std::unique_ptr<Processor> Load(const std::string& path, std::string* error);
+// Loads a model from the bytes of a `.model` file (the caller reads the file, so that a FIFO or a
+// directory is refused before the library opens it: see common/regular_file.h). On failure
+// returns nullptr and sets `*error` to the library's message, or to why the backend library could
+// not be loaded (and where it was looked for: the directory of $EGMLA_SENTENCEPIECE_BACKEND if
+// set, the running program's directory, ../lib beside it, and the build tree).
+std::unique_ptr<Processor> LoadSerialized(std::string_view model_bytes, std::string* error);
 
 }  // namespace egmla::sentencepiece_backend
 
 // The one symbol libegmla_sentencepiece.so exports (C linkage: found with dlsym).
-extern "C" egmla::sentencepiece_backend::Processor* egmla_sentencepiece_load(const char* path,
-                                                                             std::string* error);
+extern "C" egmla::sentencepiece_backend::Processor* egmla_sentencepiece_load_serialized(
+    const char* data, size_t size, std::string* error);
 
 #endif  // EGMLA_MODEL_SENTENCEPIECE_BACKEND_H_

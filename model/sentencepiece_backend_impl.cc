@@ -9,8 +9,8 @@ namespace {
 
 class ProcessorImpl : public Processor {
  public:
-  bool Load(const std::string& path, std::string* error) {
-    const sentencepiece::util::Status status = processor_.Load(path);
+  bool LoadSerialized(std::string_view model_bytes, std::string* error) {
+    const sentencepiece::util::Status status = processor_.LoadFromSerializedProto(model_bytes);
     if (!status.ok()) *error = status.ToString();
     return status.ok();
   }
@@ -40,8 +40,8 @@ class ProcessorImpl : public Processor {
 }  // namespace egmla::sentencepiece_backend
 
 extern "C" __attribute__((visibility("default"))) egmla::sentencepiece_backend::Processor*
-egmla_sentencepiece_load(const char* path, std::string* error) {
+egmla_sentencepiece_load_serialized(const char* data, size_t size, std::string* error) {
   auto processor = std::make_unique<egmla::sentencepiece_backend::ProcessorImpl>();
-  if (!processor->Load(path, error)) return nullptr;
+  if (!processor->LoadSerialized(std::string_view(data, size), error)) return nullptr;
   return processor.release();
 }

@@ -5,6 +5,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/regular_file.h"
+#include "common/status.h"
 #include "model/tokenizer_utf8.h"
 
 namespace egmla {
@@ -33,11 +35,17 @@ int ParseBytePiece(std::string_view piece) {
 
 absl::StatusOr<std::unique_ptr<SentencePieceTokenizer>> SentencePieceTokenizer::Load(
     const std::string& path) {
+  EGMLA_ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(path));
+  return FromSerialized(bytes, path);
+}
+
+absl::StatusOr<std::unique_ptr<SentencePieceTokenizer>> SentencePieceTokenizer::FromSerialized(
+    std::string_view model_bytes, std::string_view name) {
   std::string error;
-  auto processor = sentencepiece_backend::Load(path, &error);
+  auto processor = sentencepiece_backend::LoadSerialized(model_bytes, &error);
   if (processor == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot load as a SentencePiece model (", error, ")"));
+        absl::StrCat(std::string(name), ": cannot load as a SentencePiece model (", error, ")"));
   }
   std::unique_ptr<SentencePieceTokenizer> tokenizer(
       new SentencePieceTokenizer(std::move(processor)));
@@ -59,6 +67,7 @@ absl::StatusOr<std::unique_ptr<SentencePieceTokenizer>> SentencePieceTokenizer::
       bytes = absl::StrReplaceAll(piece, {{"\xE2\x96\x81", " "}});  // U+2581 '▁' -> ' '
     }
   }
+  tokenizer->max_token_bytes_ = MaxTokenBytes(tokenizer->token_bytes_);
   return tokenizer;
 }
 

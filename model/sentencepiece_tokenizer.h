@@ -30,8 +30,12 @@ namespace egmla {
 
 class SentencePieceTokenizer final : public Tokenizer {
  public:
-  // INVALID_ARGUMENT (with the library's message) when `path` is not a SentencePiece model.
+  // Reads `path` (a regular file; errors as ReadRegularFile's) and parses it as FromSerialized.
   static absl::StatusOr<std::unique_ptr<SentencePieceTokenizer>> Load(const std::string& path);
+  // The model in `model_bytes`, the content of a `.model` file. INVALID_ARGUMENT (with the
+  // library's message) when it is not a SentencePiece model; `name` (the file's path) prefixes it.
+  static absl::StatusOr<std::unique_ptr<SentencePieceTokenizer>> FromSerialized(
+      std::string_view model_bytes, std::string_view name);
 
   absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const override;
   absl::StatusOr<std::string> Decode(absl::Span<const int32_t> ids) const override;
@@ -39,6 +43,8 @@ class SentencePieceTokenizer final : public Tokenizer {
   int64_t vocab_size() const override { return static_cast<int64_t>(token_bytes_.size()); }
   bool IsSpecialToken(int32_t id) const override;
   std::optional<int32_t> TokenId(std::string_view token) const override;
+  // The longest piece, '▁' counted as the space it stands for and byte pieces as one byte.
+  int64_t max_token_bytes() const override { return max_token_bytes_; }
 
  private:
   explicit SentencePieceTokenizer(std::unique_ptr<sentencepiece_backend::Processor> processor)
@@ -47,6 +53,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::unique_ptr<sentencepiece_backend::Processor> processor_;
   std::vector<std::string> token_bytes_;  // id -> raw bytes
   std::vector<bool> special_;             // id -> control or unknown
+  int64_t max_token_bytes_ = 0;
 };
 
 }  // namespace egmla

@@ -2,35 +2,18 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/regular_file.h"
+#include "common/status.h"
 #include "model/bpe_tokenizer.h"
 #include "model/sentencepiece_tokenizer.h"
 
 namespace egmla {
 namespace {
-
-bool IsRegularFile(const std::string& path) {
-  struct stat info;
-  return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open tokenizer file ", path, ": ", std::strerror(errno)));
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", path));
-  return std::move(contents).str();
-}
 
 // JSON starts with '{' (after whitespace or a UTF-8 byte order mark); a SentencePiece model is a
 // binary protobuf.
@@ -45,25 +28,24 @@ bool LooksLikeJson(std::string_view head) {
 
 }  // namespace
 
+int64_t MaxTokenBytes(const std::vector<std::string>& token_bytes) {
+  size_t longest = kMinMaxTokenBytes;
+  for (const std::string& bytes : token_bytes) longest = std::max(longest, bytes.size());
+  return static_cast<int64_t>(longest);
+}
+
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path) {
-  if (!IsRegularFile(path)) {
-    return absl::NotFoundError(absl::StrCat("tokenizer file ", path, " does not exist"));
-  }
-  bool json = path.ends_with(".json");
-  if (!json && !path.ends_with(".model")) {
-    std::ifstream in(path, std::ios::binary);
-    char head[64] = {};
-    in.read(head, sizeof(head));
-    json = LooksLikeJson(std::string_view(head, static_cast<size_t>(in.gcount())));
-  }
+  // Read once, through the regular-file check, for both kinds: the SentencePiece library would
+  // otherwise open the path itself and block on a FIFO.
+  EGMLA_ASSIGN_OR_RETURN(std::string contents, ReadRegularFile(path));
+  const bool json =
+      path.ends_with(".json") || (!path.ends_with(".model") && LooksLikeJson(contents));
   if (!json) {
-    auto sp = SentencePieceTokenizer::Load(path);
+    auto sp = SentencePieceTokenizer::FromSerialized(contents, path);
     if (!sp.ok()) return sp.status();
     return std::unique_ptr<Tokenizer>(*std::move(sp));
   }
-  absl::StatusOr<std::string> contents = ReadFile(path);
-  if (!contents.ok()) return contents.status();
-  auto bpe = BpeTokenizer::FromJson(*contents, path);
+  auto bpe = BpeTokenizer::FromJson(contents, path);
   if (!bpe.ok()) return bpe.status();
   return std::unique_ptr<Tokenizer>(*std::move(bpe));
 }
@@ -71,7 +53,10 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadModelTokenizer(const std::string& model_dir) {
   for (const char* name : {"tokenizer.json", "tokenizer.model"}) {
     const std::string path = absl::StrCat(model_dir, "/", name);
-    if (IsRegularFile(path)) return LoadTokenizer(path);
+    // lstat, not stat: a dangling symbolic link exists (and is refused when loaded); only a name
+    // that is not there at all means "no tokenizer".
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0 || errno != ENOENT) return LoadTokenizer(path);
   }
   return std::unique_ptr<Tokenizer>();
 }

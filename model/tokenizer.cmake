@@ -33,7 +33,8 @@ target_compile_definitions(egmla_tokenizer PRIVATE
                            EGMLA_SENTENCEPIECE_BACKEND_DIR="${CMAKE_BINARY_DIR}/lib")
 
 egmla_test(tokenizer_test
-  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer_utf8_test.cc
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer_utf8_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/bpe_pretokenizer_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/bpe_tokenizer_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/gpt2_tokenizer_test.cc
@@ -42,4 +43,5 @@ egmla_test(tokenizer_test
           ${CMAKE_CURRENT_SOURCE_DIR}/stop_sequences_test.cc
   DEPS egmla_tokenizer)
 target_compile_definitions(tokenizer_test PRIVATE
-  EGMLA_TOKENIZER_TEST_DATA="${PROJECT_SOURCE_DIR}/tests/data/tokenizers")
+  EGMLA_TOKENIZER_TEST_DATA="${PROJECT_SOURCE_DIR}/tests/data/tokenizers"
+  EGMLA_MODELS_DIR="${PROJECT_SOURCE_DIR}/models")

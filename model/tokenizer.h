@@ -52,6 +52,15 @@ class Tokenizer {
   // One more than the largest id the tokenizer knows (added tokens included).
   virtual int64_t vocab_size() const = 0;
 
+  // The length in bytes of the longest text one token decodes to (TokenBytes(id).size() for
+  // every id), and never less than kMinMaxTokenBytes so that any UTF-8 character fits; computed
+  // at load. Encoding makes each token cover the input bytes it decodes to, so a text longer than
+  // N * max_token_bytes() needs more than N tokens (the server refuses such prompts before
+  // tokenizing them). Where encoding drops input the bound is only a guard: SentencePiece's
+  // normalization (whitespace collapsing, NFKC), the whitespace an added token's lstrip/rstrip
+  // swallows, BPE bytes without a vocabulary entry (dropped, or fused into one unk token).
+  virtual int64_t max_token_bytes() const = 0;
+
   // Special tokens: Hugging Face added tokens marked "special", SentencePiece control and
   // unknown tokens. False for ids outside the vocabulary.
   virtual bool IsSpecialToken(int32_t id) const = 0;
@@ -61,16 +70,25 @@ class Tokenizer {
   virtual std::optional<int32_t> TokenId(std::string_view token) const = 0;
 };
 
+// The least max_token_bytes(): the longest UTF-8 character.
+inline constexpr int64_t kMinMaxTokenBytes = 4;
+
+// max_token_bytes() of a vocabulary whose tokens decode to `token_bytes` (id -> bytes).
+int64_t MaxTokenBytes(const std::vector<std::string>& token_bytes);
+
 // Loads a tokenizer file: a Hugging Face `tokenizer.json` or a SentencePiece `.model`. The kind
 // is decided by the extension (".json", ".model"), else by content (JSON starts with '{').
 // NOT_FOUND when the file is missing; INVALID_ARGUMENT (naming the file and the problem) when it
-// is malformed; UNIMPLEMENTED for tokenizer.json features this implementation lacks (named).
+// is not a regular file (a FIFO, a directory, a dangling symbolic link: see
+// common/regular_file.h) or is malformed; UNIMPLEMENTED for tokenizer.json features this
+// implementation lacks (named).
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path);
 
-// The tokenizer of a checkpoint directory (DESIGN §3.3): `tokenizer.json` when present, else
-// `tokenizer.model`. Returns an OK result holding nullptr when the directory has neither file
-// (a model without a tokenizer is valid; text features are then FAILED_PRECONDITION). Errors
-// loading a file that is present are returned as LoadTokenizer returns them.
+// The tokenizer of a checkpoint directory (DESIGN §3.3): `tokenizer.json` when that name exists,
+// else `tokenizer.model`. Returns an OK result holding nullptr when the directory has neither
+// name (a model without a tokenizer is valid; text features are then FAILED_PRECONDITION). A name
+// that exists but cannot be loaded (a directory, a FIFO, a dangling symbolic link, an unreadable
+// or malformed file) is an error, as LoadTokenizer returns it: never silently "no tokenizer".
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadModelTokenizer(const std::string& model_dir);
 
 }  // namespace egmla

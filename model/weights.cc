@@ -1,10 +1,29 @@
 #include "model/weights.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/tensor_names.h"
 
 namespace egmla {
+namespace {
+
+// A NaN or Inf weight turns every logit into NaN (greedy then emits token 0 forever), so it is
+// refused at load. Checked after conversion, so every NaN and Inf encoding of every dtype counts.
+absl::Status CheckFinite(const std::string& name, const std::vector<float>& values) {
+  size_t num_bad = 0, first_bad = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i]) && num_bad++ == 0) first_bad = i;
+  }
+  if (num_bad == 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "tensor '", name, "' has ", num_bad,
+      num_bad == 1 ? " non-finite value" : " non-finite values", " (NaN or Inf) among its ",
+      values.size(), ", the first at element ", first_bad, " (", values[first_bad], ")"));
+}
+
+}  // namespace
 
 absl::StatusOr<ModelWeights> ModelWeights::Bind(const ModelConfig& config,
                                                 const std::map<std::string, TensorView>& tensors) {
@@ -30,6 +49,7 @@ absl::StatusOr<ModelWeights> ModelWeights::Bind(const ModelConfig& config,
     std::vector<float>& dst = w.storage_[spec.name];
     dst.resize(view.num_elements());
     ConvertToF32(view.data, view.dtype, dst.size(), dst.data());
+    if (absl::Status finite = CheckFinite(spec.name, dst); !finite.ok()) return finite;
   }
   if (tensors.size() != expected.size()) {
     for (const auto& [name, view] : tensors) {

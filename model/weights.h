@@ -39,7 +39,8 @@ struct LayerWeights {
 class ModelWeights {
  public:
   // Checks that `tensors` holds exactly the tensors the config implies, each of its shape and of
-  // a float dtype, and converts them to fp32. Errors name the tensor and both shapes.
+  // a float dtype, and converts them to fp32. Errors name the tensor and both shapes; a tensor
+  // holding NaN or Inf is refused with the count of such values.
   static absl::StatusOr<ModelWeights> Bind(const ModelConfig& config,
                                            const std::map<std::string, TensorView>& tensors);
 

@@ -3,26 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/api_key.h"
+#include "common/regular_file.h"
 
 namespace egmla::cli {
-namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-}  // namespace
 
 absl::StatusOr<Connection> Connection::Open(const ClientOptions& options,
                                             std::optional<double> default_timeout_seconds) {
@@ -35,20 +23,19 @@ absl::StatusOr<Connection> Connection::Open(const ClientOptions& options,
     return absl::InvalidArgumentError("--timeout: must be a positive number of seconds");
   }
   if (!options.api_key_file.empty()) {
-    absl::StatusOr<std::string> key = ReadFile("--api-key-file", options.api_key_file);
+    // Checked here: gRPC aborts the process on a metadata value it cannot send.
+    absl::StatusOr<std::string> key = ReadApiKeyFile("--api-key-file", options.api_key_file);
     if (!key.ok()) return key.status();
-    connection.api_key_ = std::string(absl::StripAsciiWhitespace(*key));
-    if (connection.api_key_.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--api-key-file: ", options.api_key_file, " is empty"));
-    }
+    connection.api_key_ = *std::move(key);
   }
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options.tls_ca.empty()) {
     credentials = grpc::InsecureChannelCredentials();
   } else {
-    absl::StatusOr<std::string> ca = ReadFile("--tls-ca", options.tls_ca);
-    if (!ca.ok()) return ca.status();
+    absl::StatusOr<std::string> ca = ReadRegularFile(options.tls_ca);
+    if (!ca.ok()) {
+      return absl::Status(ca.status().code(), absl::StrCat("--tls-ca: ", ca.status().message()));
+    }
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = *std::move(ca);
     credentials = grpc::SslCredentials(ssl);

@@ -21,7 +21,8 @@ inline constexpr int kExitUsage = 2;
 // A channel to the server plus what every call carries (API key, deadline).
 class Connection {
  public:
-  // Reads the API key and CA files; errors name the flag. Does not connect yet.
+  // Reads the API key (see common/api_key.h: only visible ASCII) and CA files; errors name the
+  // flag. Does not connect yet.
   // `default_timeout_seconds` applies when options.timeout_seconds is unset (nullopt = none).
   static absl::StatusOr<Connection> Open(const ClientOptions& options,
                                          std::optional<double> default_timeout_seconds);

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "tools/commands.h"
 
@@ -74,8 +77,8 @@ TEST(ClientNoServerTest, UsageErrorsExit2BeforeAnyCall) {
   EXPECT_EQ(Load(bad_timeout), 2);
   const std::string err = GetCapturedStderr();
   EXPECT_THAT(err, HasSubstr("egmla generate: give the prompt"));
-  EXPECT_THAT(err, HasSubstr("egmla info: --api-key-file: cannot read /nonexistent/key"));
-  EXPECT_THAT(err, HasSubstr("egmla health: --tls-ca: cannot read /nonexistent/ca.pem"));
+  EXPECT_THAT(err, HasSubstr("egmla info: --api-key-file: /nonexistent/key: no such file"));
+  EXPECT_THAT(err, HasSubstr("egmla health: --tls-ca: /nonexistent/ca.pem: no such file"));
   EXPECT_THAT(err, HasSubstr("egmla load: --timeout"));
 }
 
@@ -91,6 +94,36 @@ TEST(ClientNoServerTest, EmptyKeyFileIsAUsageError) {
   EXPECT_EQ(Info(options), 2);
   EXPECT_THAT(GetCapturedStderr(), HasSubstr("is empty"));
   unlink(path);
+}
+
+std::string WriteTempFile(const std::string& bytes) {
+  char path[] = "/tmp/egmla_key_XXXXXX";
+  const int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  close(fd);
+  return path;
+}
+
+// gRPC aborts the process (SIGABRT) on a metadata value it cannot send; such a key must be a
+// usage error when read. Run in a child: the old behaviour kills the process.
+TEST(ClientNoServerTest, UnsendableKeyIsAUsageErrorNotAnAbort) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string path = WriteTempFile("SECRET\nPART\n");
+  ClientOptions options = NothingListening();
+  options.api_key_file = path;
+  EXPECT_EXIT(std::exit(Info(options)), ::testing::ExitedWithCode(2),
+              "egmla info: --api-key-file: .*line break .0x0A. at byte offset 6");
+  unlink(path.c_str());
+}
+
+TEST(ClientNoServerTest, DirectoryAsKeyFileIsNamedForWhatItIs) {
+  ClientOptions options = NothingListening();
+  options.api_key_file = "/tmp";
+  CaptureStderr();
+  EXPECT_EQ(Info(options), 2);
+  EXPECT_THAT(GetCapturedStderr(),
+              HasSubstr("egmla info: --api-key-file: /tmp: is a directory, not a regular file"));
 }
 
 }  // namespace

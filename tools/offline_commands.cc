@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/regular_file.h"
 #include "common/status.h"
 #include "model/kv_size.h"
 #include "model/model.h"
@@ -51,12 +51,14 @@ absl::Status RandomModelImpl(const RandomModelOptions& o) {
   if (o.config_path.empty()) return absl::InvalidArgumentError("--config is required");
   if (o.out_dir.empty()) return absl::InvalidArgumentError("--out is required");
   EGMLA_ASSIGN_OR_RETURN(DType dtype, ParseCacheDType(o.dtype));
-  std::ifstream in(o.config_path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", o.config_path));
-  std::stringstream text;
-  text << in.rdbuf();
-  EGMLA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(o.config_path));
-  return WriteRandomModel(config, text.str(), o.seed, dtype, o.out_dir);
+  // Read once: the text is copied verbatim into the new checkpoint.
+  EGMLA_ASSIGN_OR_RETURN(std::string text, ReadRegularFile(o.config_path));
+  absl::StatusOr<ModelConfig> config = ParseModelConfig(text);
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(o.config_path, ": ", config.status().message()));
+  }
+  return WriteRandomModel(*config, text, o.seed, dtype, o.out_dir);
 }
 
 }  // namespace

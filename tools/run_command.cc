@@ -2,13 +2,14 @@
 // All prompts run through the engine at once (continuous batching); outputs print in order: the
 // generated text when the model has a tokenizer (newlines escaped as \n so a line stays a
 // prompt), else the ids separated by spaces.
-#include <fstream>
 #include <iostream>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "common/regular_file.h"
 #include "common/status.h"
 #include "engine/collecting_sink.h"
 #include "engine/engine.h"
@@ -56,13 +57,17 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> ReadPrompts(const RunOptions& 
     prompts.push_back(std::move(ids));
     return prompts;
   }
-  std::ifstream in(o.prompts_file);
-  if (!in) return absl::NotFoundError(absl::StrCat("--prompts: cannot read ", o.prompts_file));
-  std::string line;
-  for (int line_no = 1; std::getline(in, line); ++line_no) {
+  absl::StatusOr<std::string> text = ReadRegularFile(o.prompts_file);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), absl::StrCat("--prompts: ", text.status().message()));
+  }
+  std::vector<std::string> lines = absl::StrSplit(*text, '\n');
+  // As std::getline: a final newline ends the last line, and an empty file has no lines.
+  if (lines.back().empty()) lines.pop_back();
+  for (size_t i = 0; i < lines.size(); ++i) {
     EGMLA_ASSIGN_OR_RETURN(std::vector<int32_t> ids,
-                           PromptIds(absl::StrCat(o.prompts_file, ":", line_no), line,
-                                     IsTokenIdLine(line), tokenizer, config));
+                           PromptIds(absl::StrCat(o.prompts_file, ":", i + 1), lines[i],
+                                     IsTokenIdLine(lines[i]), tokenizer, config));
     prompts.push_back(std::move(ids));
   }
   return prompts;

@@ -15,8 +15,8 @@ EGMLA = None
 CONFIG = os.path.join(REPO, "models", "default.config.json")
 
 
-def egmla(*args, check=True):
-    proc = subprocess.run([EGMLA, *args], capture_output=True, text=True, timeout=120)
+def egmla(*args, check=True, timeout=120):
+    proc = subprocess.run([EGMLA, *args], capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError("egmla %s failed (%d): %s" % (" ".join(args), proc.returncode,
                                                            proc.stderr))
@@ -103,6 +103,41 @@ class CliTest(unittest.TestCase):
         proc = egmla("kv-size", "--config", CONFIG, "--dtype", "fp8", check=False)
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("--dtype", proc.stderr)
+
+    def test_fifo_config_is_refused_at_once(self):
+        # A FIFO nobody writes to used to block egmla in open(2) forever.
+        fifo = os.path.join(self.tmp.name, "fifo.json")
+        os.mkfifo(fifo)
+        try:
+            proc = egmla("kv-size", "--config", fifo, "--dtype", "bf16", check=False, timeout=20)
+        finally:
+            os.unlink(fifo)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(fifo + ": is a FIFO", proc.stderr)
+
+    def test_tokenizer_that_is_a_directory_is_an_error_not_no_tokenizer(self):
+        model = os.path.join(self.tmp.name, "dir_tokenizer")
+        egmla("random-model", "--config", CONFIG, "--seed", "3", "--out", model)
+        os.mkdir(os.path.join(model, "tokenizer.json"))
+        proc = egmla("run", "--model", model, "--token-ids", "1,2", "--max-tokens", "2",
+                     check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(os.path.join(model, "tokenizer.json") + ": is a directory", proc.stderr)
+
+    def test_client_refuses_unsendable_or_unreadable_api_key_files(self):
+        # gRPC aborted the client (SIGABRT) on a key it cannot send as a header value; a
+        # directory was reported as "is empty".
+        key = os.path.join(self.tmp.name, "bad.key")
+        with open(key, "wb") as f:
+            f.write(b"SECRET\nPART\n")
+        for path, expected in ((key, "a line break (0x0A) at byte offset 6"),
+                               (self.tmp.name, "is a directory")):
+            proc = egmla("health", "--server", "127.0.0.1:1", "--timeout", "5",
+                         "--api-key-file", path, check=False)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("egmla health: --api-key-file: " + path, proc.stderr)
+            self.assertIn(expected, proc.stderr)
+            self.assertNotIn("SECRET", proc.stderr)
 
     def test_unknown_subcommand_and_flag_fail(self):
         self.assertNotEqual(egmla("frobnicate", check=False).returncode, 0)
