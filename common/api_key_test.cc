@@ -9,6 +9,7 @@
 
 #include "common/test_fifo.h"
 #include "gmock/gmock.h"
+#include "common/scoped_temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace egmla {
@@ -20,12 +21,6 @@ using ::testing::Not;
 
 class ApiKeyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/egmla_api_key_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string Write(const std::string& bytes) {
     const std::string path = dir_ + "/key";
@@ -33,7 +28,8 @@ class ApiKeyTest : public ::testing::Test {
     return path;
   }
 
-  std::string dir_;
+  egmla::testing::ScopedTempDir tmp_{"egmla_api_key"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(ApiKeyTest, SurroundingWhitespaceIsStripped) {

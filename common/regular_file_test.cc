@@ -12,6 +12,7 @@
 
 #include "common/test_fifo.h"
 #include "gmock/gmock.h"
+#include "common/scoped_temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace egmla {
@@ -21,12 +22,6 @@ using ::testing::HasSubstr;
 
 class RegularFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/egmla_regular_file_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
@@ -40,7 +35,8 @@ class RegularFileTest : public ::testing::Test {
     EXPECT_FALSE(OpenRegularFile(path).ok());
   }
 
-  std::string dir_;
+  egmla::testing::ScopedTempDir tmp_{"egmla_regular_file"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(RegularFileTest, ReadsARegularFileAndASymlinkToOne) {

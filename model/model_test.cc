@@ -22,14 +22,6 @@ using testing::MakeTestModel;
 using testing::TestConfig;
 using testing::TestVariants;
 
-std::map<std::string, TensorView> Views(const ModelConfig& c,
-                                        const std::map<std::string, std::vector<float>>& w) {
-  std::map<std::string, TensorView> views;
-  for (const TensorSpec& spec : ExpectedTensors(c)) {
-    views[spec.name] = {.data = w.at(spec.name).data(), .dtype = DType::kF32, .shape = spec.shape};
-  }
-  return views;
-}
 
 const std::vector<int32_t> kPrompt = {3, 17, 60, 0, 17, 42, 3, 3, 9, 25, 17, 5};
 
@@ -107,17 +99,17 @@ TEST(ModelTest, BindNamesMissingWrongShapedAndUnexplainedTensors) {
   const auto w = RandomWeights(c, 1);
   const std::string kv_b = "model.layers.1.self_attn.kv_b_proj.weight";
 
-  auto missing = Views(c, w);
+  auto missing = testing::F32Views(c, w);
   missing.erase(kv_b);
   EXPECT_THAT(ModelWeights::Bind(c, missing).status().ToString(),
               HasSubstr("missing tensor '" + kv_b + "'"));
 
-  auto wrong = Views(c, w);
+  auto wrong = testing::F32Views(c, w);
   wrong[kv_b].shape = {6, 56};
   EXPECT_THAT(ModelWeights::Bind(c, wrong).status().ToString(),
               HasSubstr("tensor '" + kv_b + "' has shape [6, 56], expected [56, 6]"));
 
-  auto extra = Views(c, w);
+  auto extra = testing::F32Views(c, w);
   extra["model.layers.9.self_attn.q_proj.weight"] = extra[kv_b];
   EXPECT_THAT(ModelWeights::Bind(c, extra).status().ToString(),
               HasSubstr("unexpected tensor 'model.layers.9.self_attn.q_proj.weight'"));

@@ -14,6 +14,7 @@
 
 #include "common/test_fifo.h"
 #include "gmock/gmock.h"
+#include "common/scoped_temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace egmla {
@@ -24,12 +25,6 @@ using ::testing::HasSubstr;
 
 class SafetensorsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/egmla_safetensors_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
@@ -53,7 +48,8 @@ class SafetensorsTest : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
-  std::string dir_;
+  egmla::testing::ScopedTempDir tmp_{"egmla_safetensors"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(SafetensorsTest, WriteThenReadBack) {

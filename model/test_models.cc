@@ -42,14 +42,18 @@ ModelConfig TestConfig(const TestVariant& v) {
   return OrDie(ParseModelConfig(absl::StrCat("{", kShapes, ",", v.json, "}")), v.name);
 }
 
-std::unique_ptr<Model> MakeTestModel(const ModelConfig& c, GateMode mode, uint64_t seed) {
-  const auto weights = RandomWeights(c, seed);
+std::map<std::string, TensorView> F32Views(const ModelConfig& c,
+                                           const std::map<std::string, std::vector<float>>& w) {
   std::map<std::string, TensorView> views;
   for (const TensorSpec& spec : ExpectedTensors(c)) {
-    views[spec.name] = {
-        .data = weights.at(spec.name).data(), .dtype = DType::kF32, .shape = spec.shape};
+    views[spec.name] = {.data = w.at(spec.name).data(), .dtype = DType::kF32, .shape = spec.shape};
   }
-  ModelWeights bound = OrDie(ModelWeights::Bind(c, views), "bind");
+  return views;
+}
+
+std::unique_ptr<Model> MakeTestModel(const ModelConfig& c, GateMode mode, uint64_t seed) {
+  const auto weights = RandomWeights(c, seed);
+  ModelWeights bound = OrDie(ModelWeights::Bind(c, F32Views(c, weights)), "bind");
   return OrDie(Model::FromWeights(c, std::move(bound), {.gate_mode = mode}), "model");
 }
 

@@ -2,6 +2,7 @@
 #ifndef EGMLA_MODEL_TEST_MODELS_H_
 #define EGMLA_MODEL_TEST_MODELS_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,9 @@ struct TestVariant {
 // mha, mla, mla with q_lora_rank, eg_mla up_projected (gate groups of 2), eg_mla latent (tied).
 std::vector<TestVariant> TestVariants();
 ModelConfig TestConfig(const TestVariant& variant);
+// Views of fp32 `weights` (keyed by tensor name) with the shapes `config` expects.
+std::map<std::string, TensorView> F32Views(const ModelConfig& config,
+                                           const std::map<std::string, std::vector<float>>& weights);
 std::unique_ptr<Model> MakeTestModel(const ModelConfig& config, GateMode mode = GateMode::kTable,
                                      uint64_t seed = 7);
 

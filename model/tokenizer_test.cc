@@ -9,6 +9,7 @@
 
 #include "common/test_fifo.h"
 #include "gmock/gmock.h"
+#include "common/scoped_temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace egmla {
@@ -51,12 +52,6 @@ TEST(MaxTokenBytesTest, NeverBelowOneUtf8Character) {
 
 class ModelTokenizerFilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/egmla_model_tokenizer_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Expects LoadModelTokenizer to fail, naming `name` and saying `what`.
   void ExpectRefused(const std::string& name, const std::string& what) {
@@ -69,7 +64,8 @@ class ModelTokenizerFilesTest : public ::testing::Test {
     EXPECT_THAT(tokenizer.status().message(), HasSubstr(path + ": " + what));
   }
 
-  std::string dir_;
+  egmla::testing::ScopedTempDir tmp_{"egmla_model_tokenizer"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(ModelTokenizerFilesTest, AbsentMeansNoTokenizer) {

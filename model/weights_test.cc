@@ -19,20 +19,12 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-std::map<std::string, TensorView> Views(const ModelConfig& c,
-                                        const std::map<std::string, std::vector<float>>& w) {
-  std::map<std::string, TensorView> views;
-  for (const TensorSpec& spec : ExpectedTensors(c)) {
-    views[spec.name] = {.data = w.at(spec.name).data(), .dtype = DType::kF32, .shape = spec.shape};
-  }
-  return views;
-}
 
 TEST(WeightsTest, RandomWeightsBind) {
   for (const testing::TestVariant& v : testing::TestVariants()) {
     const ModelConfig c = testing::TestConfig(v);
     const auto w = RandomWeights(c, 5);
-    EXPECT_TRUE(ModelWeights::Bind(c, Views(c, w)).ok()) << v.name;
+    EXPECT_TRUE(ModelWeights::Bind(c, testing::F32Views(c, w)).ok()) << v.name;
   }
 }
 
@@ -44,7 +36,7 @@ TEST(WeightsTest, NonFiniteWeightsAreRefusedNamingTensorAndCount) {
   w[up][5] = std::numeric_limits<float>::quiet_NaN();
   w[up][9] = std::numeric_limits<float>::infinity();
   w[up][700] = -std::numeric_limits<float>::infinity();
-  absl::StatusOr<ModelWeights> bound = ModelWeights::Bind(c, Views(c, w));
+  absl::StatusOr<ModelWeights> bound = ModelWeights::Bind(c, testing::F32Views(c, w));
   ASSERT_FALSE(bound.ok());
   EXPECT_EQ(bound.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bound.status().message(),
@@ -55,7 +47,7 @@ TEST(WeightsTest, NonFiniteWeightsAreRefusedNamingTensorAndCount) {
 TEST(WeightsTest, NonFiniteBf16WeightIsRefused) {
   const ModelConfig c = testing::TestConfig(testing::TestVariants()[0]);
   const auto w = RandomWeights(c, 2);
-  auto views = Views(c, w);
+  auto views = testing::F32Views(c, w);
   const std::string norm = "model.norm.weight";
   std::vector<uint16_t> bf16;
   for (float x : w.at(norm)) bf16.push_back(F32ToBf16(x));

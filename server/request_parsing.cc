@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "egmla/internal/request_strings.pb.h"
 #include "grpcpp/support/slice.h"
 #include "model/tokenizer_utf8.h"
@@ -24,6 +25,23 @@ absl::Status CheckUtf8(const std::string& field, std::string_view value) {
   return absl::OkStatus();
 }
 
+// Parses `bytes` as `Strings` (the message's string fields as bytes, the rest skipped), runs
+// `check_strings` on it, then parses them as the real `Message`.
+template <typename Message, typename Strings, typename Check>
+absl::StatusOr<Message> ParseChecked(std::string_view bytes, const char* message_name,
+                                     Check check_strings) {
+  Strings strings;
+  if (!strings.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Malformed(message_name);
+  }
+  EGMLA_RETURN_IF_ERROR(check_strings(strings));
+  Message message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Malformed(message_name);
+  }
+  return message;
+}
+
 }  // namespace
 
 std::string BufferBytes(const grpc::ByteBuffer& buffer) {
@@ -37,35 +55,23 @@ std::string BufferBytes(const grpc::ByteBuffer& buffer) {
 }
 
 absl::StatusOr<v1::GenerateRequest> ParseGenerateRequest(std::string_view bytes) {
-  internal::GenerateRequestStrings strings;
-  if (!strings.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Malformed("egmla.v1.GenerateRequest");
-  }
-  if (auto st = CheckUtf8("request_id", strings.request_id()); !st.ok()) return st;
-  if (auto st = CheckUtf8("text", strings.text()); !st.ok()) return st;
-  for (int i = 0; i < strings.stopping().stop_sequences_size(); ++i) {
-    auto st = CheckUtf8(absl::StrCat("stopping.stop_sequences[", i, "]"),
-                        strings.stopping().stop_sequences(i));
-    if (!st.ok()) return st;
-  }
-  v1::GenerateRequest request;
-  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Malformed("egmla.v1.GenerateRequest");
-  }
-  return request;
+  return ParseChecked<v1::GenerateRequest, internal::GenerateRequestStrings>(
+      bytes, "egmla.v1.GenerateRequest", [](const internal::GenerateRequestStrings& strings) {
+        EGMLA_RETURN_IF_ERROR(CheckUtf8("request_id", strings.request_id()));
+        EGMLA_RETURN_IF_ERROR(CheckUtf8("text", strings.text()));
+        for (int i = 0; i < strings.stopping().stop_sequences_size(); ++i) {
+          EGMLA_RETURN_IF_ERROR(CheckUtf8(absl::StrCat("stopping.stop_sequences[", i, "]"),
+                                          strings.stopping().stop_sequences(i)));
+        }
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<v1::AbortRequest> ParseAbortRequest(std::string_view bytes) {
-  internal::AbortRequestStrings strings;
-  if (!strings.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Malformed("egmla.v1.AbortRequest");
-  }
-  if (auto st = CheckUtf8("request_id", strings.request_id()); !st.ok()) return st;
-  v1::AbortRequest request;
-  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Malformed("egmla.v1.AbortRequest");
-  }
-  return request;
+  return ParseChecked<v1::AbortRequest, internal::AbortRequestStrings>(
+      bytes, "egmla.v1.AbortRequest", [](const internal::AbortRequestStrings& strings) {
+        return CheckUtf8("request_id", strings.request_id());
+      });
 }
 
 grpc::ByteBuffer ToBuffer(const google::protobuf::Message& message) {

@@ -3,24 +3,18 @@ real server: requests to the metrics port that are not `GET /metrics`, slow or i
 clients, huge text prompts, oversized metadata, tiny temperatures, broken checkpoint and
 tokenizer files, invalid UTF-8 and truncated messages, long Abort ids, unusable API keys, and the
 open-file limit. docs/reliability.md lists what the server promises and which test holds it."""
-import json
 import os
 import resource
 import shutil
 import socket
 import subprocess
-import tempfile
-import threading
 import time
-import unittest
 import urllib.error
 import urllib.request
 
 import harness
-from harness import Server, collect, generate, greedy, grpc, pb
+from harness import collect, generate, greedy, grpc, pb
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY_SP = os.path.join(REPO, "tests", "data", "tokenizers", "tiny_sp.model")
 
 
 def http(port, path, method="GET", host="127.0.0.1", timeout=10):
@@ -168,28 +162,11 @@ class MetricsHostTest(harness.ModelTestCase):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
-class RequestTest(unittest.TestCase):
+class RequestTest(harness.ModelTestCase):
     """A model with a SentencePiece tokenizer, so that text prompts are served."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        with open(harness.CONFIG) as f:
-            config = json.load(f)
-        config["vocab_size"] = 600  # the tiny SentencePiece model's pieces
-        config["max_position_embeddings"] = 1024
-        path = os.path.join(cls.tmp.name, "config.json")
-        with open(path, "w") as f:
-            json.dump(config, f)
-        cls.model = harness.make_model(cls.tmp.name, config=path)
-        shutil.copy(TINY_SP, os.path.join(cls.model, "tokenizer.model"))
-        cls.server = Server(cls.model).start()
-        cls.stub = cls.server.stub()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
+    SERVER_FLAGS = ()
+    TEXT_MODEL = dict(max_position_embeddings=1024)
 
     def test_text_that_cannot_fit_is_refused_before_tokenizing(self):
         # A 50 MB prompt cost 12.7 s of CPU and 2 GB of memory before INVALID_ARGUMENT.

@@ -85,16 +85,40 @@ def make_model(directory, config=CONFIG, seed=0):
     return out
 
 
+TINY_SP = os.path.join(REPO, "tests", "data", "tokenizers", "tiny_sp.model")
+
+
+def make_text_model(directory, **config_fields):
+    """A random model with the tiny SentencePiece tokenizer (600 pieces) as tokenizer.model, the
+    default config changed by `config_fields`; returns its path."""
+    import json
+    import shutil
+    with open(CONFIG) as f:
+        config = json.load(f)
+    config.update(vocab_size=600, **config_fields)
+    config_path = os.path.join(directory, "config.json")
+    with open(config_path, "w") as f:
+        json.dump(config, f)
+    model = make_model(directory, config=config_path)
+    shutil.copy(TINY_SP, os.path.join(model, "tokenizer.model"))
+    return model
+
+
 class ModelTestCase(unittest.TestCase):
-    """Tests over one random model made once per class: cls.model, in cls.tmp. With SERVER_FLAGS
-    (a tuple, empty for the defaults) the class also gets one server of it, cls.server, and a
-    stub on it, cls.stub."""
+    """Tests over one random model made once per class: cls.model, in cls.tmp; with
+    TEXT_MODEL (a dict of config fields, empty for the defaults) a make_text_model one. With
+    SERVER_FLAGS (a tuple, empty for the defaults) the class also gets one server of it,
+    cls.server, and a stub on it, cls.stub."""
     SERVER_FLAGS = None
+    TEXT_MODEL = None
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.model = make_model(cls.tmp.name)
+        if cls.TEXT_MODEL is None:
+            cls.model = make_model(cls.tmp.name)
+        else:
+            cls.model = make_text_model(cls.tmp.name, **cls.TEXT_MODEL)
         if cls.SERVER_FLAGS is not None:
             cls.server = Server(cls.model, *cls.SERVER_FLAGS).start()
             cls.stub = cls.server.stub()

@@ -2,18 +2,13 @@
 SentencePiece tokenizer.model takes text prompts, streams Chunk.text, honours stop sequences
 across chunks; `egmla generate TEXT` prints the text; `egmla run` agrees."""
 import json
-import os
-import shutil
-import tempfile
-import unittest
 
 import grpc
 
 import harness
-from harness import Server, cli, collect, pb
+from harness import cli, collect, pb
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY_SP = os.path.join(REPO, "tests", "data", "tokenizers", "tiny_sp.model")
+TINY_SP = harness.TINY_SP
 
 
 def text_request(text, max_tokens=24, stop=(), **fields):
@@ -24,25 +19,9 @@ def text_request(text, max_tokens=24, stop=(), **fields):
                               **fields)
 
 
-class TextTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        with open(harness.CONFIG) as f:
-            config = json.load(f)
-        config["vocab_size"] = 600  # the tiny SentencePiece model's pieces
-        config_path = os.path.join(cls.tmp.name, "config.json")
-        with open(config_path, "w") as f:
-            json.dump(config, f)
-        cls.model = harness.make_model(cls.tmp.name, config=config_path)
-        shutil.copy(TINY_SP, os.path.join(cls.model, "tokenizer.model"))
-        cls.server = Server(cls.model).start()
-        cls.stub = cls.server.stub()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
+class TextTest(harness.ModelTestCase):
+    SERVER_FLAGS = ()
+    TEXT_MODEL = {}
 
     def generate(self, req):
         return collect(self.stub.Generate(req, timeout=60))
