@@ -1,14 +1,17 @@
 // MLA and EG-MLA attention over a cache of [c ; k_R] rows (DESIGN §3.1).
-//   mla, eg_mla latent: kv_b_proj is absorbed (q̂_h = W_UK,hᵀ q_nope_h; attend over c; W_UV,h on
-//     the attended latent), so only the latent is read.
+//   mla, eg_mla latent: prompt rows attend decompressed (K and V up-projected once per chunk,
+//     as DeepSeek and vLLM prefill), generated rows absorbed (q̂_h = W_UK,hᵀ q_nope_h; attend over
+//     c; W_UV,h on the attended latent), so decoding reads only the latent.
 //   eg_mla up_projected: the gate and LayerNorm forbid absorption; K and V of every visible token
 //     are recomputed from c and its token id at every call and never stored.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/vec.h"
 #include "kernels/ops.h"
 #include "model/attention.h"
+#include "model/attention_core.h"
 
 namespace egmla {
 namespace {
@@ -107,87 +110,109 @@ void WriteLatents(const AttentionBatch& b, const Dims& d) {
   }
 }
 
-// Absorbed attention over the latent of one sequence: reads only [c ; k_R] of its tokens.
+// Rows [i0, i1) of sequence `s`, absorbed: q̂_h = W_UK,hᵀ q_nope_h; attention over the cached
+// [c ; k_R] rows with c as the value (one shared key and value for all heads); then W_UV,h on
+// the attended latent. Reads only the latent.
 void AbsorbedAttention(const AttentionBatch& b, const Dims& d, const SequenceSlice& s,
+                       int64_t i0, int64_t i1,
                        const std::vector<float>& q,  // [rows, n_h, qk]
                        float* attn) {                // [rows, n_h, d_v]
-  const float* kv_b = b.weights->kv_b_proj;          // [n_h, d_nope + d_v, d_c]
-  const float* cache = s.storage->layers[b.layer];
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d.qk));
-  std::vector<float> q_hat(d.d_c), latent(d.d_c), p(s.num_total());
-  for (int64_t i = 0; i < s.num_new; ++i) {
-    const int64_t r = s.first_row + i, visible = s.num_past + i + 1;
+  const ops::VecOps& vec = ops::Vec();
+  const float* kv_b = b.weights->kv_b_proj;  // [n_h, d_nope + d_v, d_c]
+  const int64_t n = i1 - i0, q_width = d.d_c + d.d_rope;
+  std::vector<float> q_abs(n * d.n_h * q_width, 0.0f);  // [n, n_h, d_c + d_R]: [q̂ ; q_rope]
+  for (int64_t i = 0; i < n; ++i) {
     for (int64_t h = 0; h < d.n_h; ++h) {
-      const float* q_nope = q.data() + (r * d.n_h + h) * d.qk;
-      const float* q_rope = q_nope + d.d_nope;
+      const float* q_nope = q.data() + ((s.first_row + i0 + i) * d.n_h + h) * d.qk;
       const float* w_uk = kv_b + h * d.kv * d.d_c;  // [d_nope, d_c]
-      const float* w_uv = w_uk + d.d_nope * d.d_c;  // [d_v, d_c]
-      std::fill(q_hat.begin(), q_hat.end(), 0.0f);
+      float* q_hat = q_abs.data() + (i * d.n_h + h) * q_width;
       for (int64_t a = 0; a < d.d_nope; ++a) {
-        for (int64_t k = 0; k < d.d_c; ++k) q_hat[k] += q_nope[a] * w_uk[a * d.d_c + k];
+        vec.axpys(q_nope + a, 0, w_uk + a * d.d_c, 0, 1, d.d_c, q_hat, 0);
       }
-      for (int64_t j = 0; j < visible; ++j) {
-        const float* cj = cache + s.Slot(j) * d.row;
-        p[j] = (ops::Dot(q_hat.data(), cj, d.d_c) + ops::Dot(q_rope, cj + d.d_c, d.d_rope)) * scale;
-      }
-      ops::SoftmaxInPlace(p.data(), visible);
-      std::fill(latent.begin(), latent.end(), 0.0f);
-      for (int64_t j = 0; j < visible; ++j) {
-        const float* cj = cache + s.Slot(j) * d.row;
-        for (int64_t k = 0; k < d.d_c; ++k) latent[k] += p[j] * cj[k];
-      }
-      float* out = attn + (r * d.n_h + h) * d.d_v;
-      for (int64_t v = 0; v < d.d_v; ++v) out[v] = ops::Dot(w_uv + v * d.d_c, latent.data(), d.d_c);
+      std::copy_n(q_nope + d.d_nope, d.d_rope, q_hat + d.d_c);
+    }
+  }
+  const float* cache = s.storage->layers[b.layer];
+  auto slot = [&s](int64_t j) { return s.Slot(j); };
+  const int64_t visible = s.num_past + i1;
+  const std::vector<const float*> latents = RowPointers(cache, visible, d.row, 0, slot);
+  const std::vector<const float*> rope_keys = RowPointers(cache, visible, d.row, d.d_c, slot);
+  std::vector<float> attended(n * d.n_h * d.d_c);  // [n, n_h, d_c]
+  AttendHeads({.num_heads = d.n_h,
+               .num_new = n,
+               .num_past = s.num_past + i0,
+               .q = q_abs.data(),
+               .q_row_stride = d.n_h * q_width,
+               .q_head_stride = q_width,
+               .d_a = d.d_c,
+               .d_b = d.d_rope,
+               .key_a = latents.data(),
+               .key_b = rope_keys.data(),
+               .value = latents.data(),
+               .d_v = d.d_c,
+               .scale = 1.0f / std::sqrt(static_cast<float>(d.qk)),
+               .out = attended.data(),
+               .out_row_stride = d.n_h * d.d_c});
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t h = 0; h < d.n_h; ++h) {
+      const float* w_uv = kv_b + h * d.kv * d.d_c + d.d_nope * d.d_c;  // [d_v, d_c]
+      vec.dots(w_uv, d.d_c, attended.data() + (i * d.n_h + h) * d.d_c, 0, d.d_v, d.d_c,
+               attn + ((s.first_row + i0 + i) * d.n_h + h) * d.d_v);
     }
   }
 }
 
-// EG-MLA up_projected, one sequence: f_j = LN(kv_b_proj(c_j) ⊙ g(τ_j)) for every visible token
-// (recomputed, never stored), then attention as in mla.
-void RecomputeAttention(const AttentionBatch& b, const Dims& d, const SequenceSlice& s,
-                        const std::vector<float>& q,  // [rows, n_h, qk]
-                        float* attn) {                // [rows, n_h, d_v]
+// Rows [0, n) of sequence `s`, decompressed: K and V of the positions they see are up-projected
+// from the latent, f_j = kv_b_proj(c_j) — for eg_mla up_projected gated, f_j = LN(kv_b_proj(c_j)
+// ⊙ g(τ_j)), the only form it has — then attention in the head dimension. K and V are never
+// stored.
+void DecompressedAttention(const AttentionBatch& b, const Dims& d, const SequenceSlice& s,
+                           int64_t n, bool gated,
+                           const std::vector<float>& q,  // [rows, n_h, qk]
+                           float* attn) {                // [rows, n_h, d_v]
   const ModelConfig& c = *b.config;
   const LayerWeights& w = *b.weights;
-  const int64_t total = s.num_total(), gate_dim = d.n_h * d.kv;
+  const int64_t total = s.num_past + n, kv_width = d.n_h * d.kv;
   const float* cache = s.storage->layers[b.layer];
 
   std::vector<float> latents(total * d.d_c);  // [total, d_c]
-  std::vector<int32_t> ids(total);            // [total]
   for (int64_t j = 0; j < total; ++j) {
-    const int64_t slot = s.Slot(j);
-    std::copy_n(cache + slot * d.row, d.d_c, &latents[j * d.d_c]);
-    ids[j] = s.storage->token_ids[slot];
+    std::copy_n(cache + s.Slot(j) * d.row, d.d_c, &latents[j * d.d_c]);
   }
-  std::vector<float> f(total * gate_dim), g(total * gate_dim);  // [total, n_h, d_nope + d_v]
-  ops::Linear(latents.data(), w.kv_b_proj, f.data(), total, d.d_c, gate_dim);
-  b.gates->Compute(b.layer, ids, g.data());
-  for (int64_t k = 0; k < total * gate_dim; ++k) f[k] *= g[k];
-  ops::LayerNorm(f.data(), w.gate_norm_weight, w.gate_norm_bias, f.data(), total, gate_dim,
-                 static_cast<float>(c.gate_norm_eps));
-
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d.qk));
-  std::vector<float> p(total);
-  for (int64_t i = 0; i < s.num_new; ++i) {
-    const int64_t r = s.first_row + i, visible = s.num_past + i + 1;
-    for (int64_t h = 0; h < d.n_h; ++h) {
-      const float* q_nope = q.data() + (r * d.n_h + h) * d.qk;
-      const float* q_rope = q_nope + d.d_nope;
-      for (int64_t j = 0; j < visible; ++j) {
-        const float* k_nope = f.data() + j * gate_dim + h * d.kv;
-        p[j] = (ops::Dot(q_nope, k_nope, d.d_nope) +
-                ops::Dot(q_rope, cache + s.Slot(j) * d.row + d.d_c, d.d_rope)) *
-               scale;
-      }
-      ops::SoftmaxInPlace(p.data(), visible);
-      float* out = attn + (r * d.n_h + h) * d.d_v;
-      std::fill_n(out, d.d_v, 0.0f);
-      for (int64_t j = 0; j < visible; ++j) {
-        const float* v = f.data() + j * gate_dim + h * d.kv + d.d_nope;
-        for (int64_t e = 0; e < d.d_v; ++e) out[e] += p[j] * v[e];
-      }
-    }
+  std::vector<float> f(total * kv_width);  // [total, n_h, d_nope + d_v]
+  ops::Linear(latents.data(), w.kv_b_proj, f.data(), total, d.d_c, kv_width);
+  if (gated) {
+    std::vector<int32_t> ids(total);  // [total]
+    for (int64_t j = 0; j < total; ++j) ids[j] = s.storage->token_ids[s.Slot(j)];
+    std::vector<float> g(total * kv_width);  // [total, n_h, d_nope + d_v]
+    b.gates->Compute(b.layer, ids, g.data());
+    for (int64_t k = 0; k < total * kv_width; ++k) f[k] *= g[k];
+    ops::LayerNorm(f.data(), w.gate_norm_weight, w.gate_norm_bias, f.data(), total, kv_width,
+                   static_cast<float>(c.gate_norm_eps));
   }
+  auto slot = [&s](int64_t j) { return s.Slot(j); };
+  auto identity = [](int64_t j) { return j; };
+  const std::vector<const float*> keys = RowPointers(f.data(), total, kv_width, 0, identity);
+  const std::vector<const float*> values =
+      RowPointers(f.data(), total, kv_width, d.d_nope, identity);
+  const std::vector<const float*> rope_keys = RowPointers(cache, total, d.row, d.d_c, slot);
+  AttendHeads({.num_heads = d.n_h,
+               .num_new = n,
+               .num_past = s.num_past,
+               .q = q.data() + s.first_row * d.n_h * d.qk,
+               .q_row_stride = d.n_h * d.qk,
+               .q_head_stride = d.qk,
+               .d_a = d.d_nope,
+               .d_b = d.d_rope,
+               .key_a = keys.data(),
+               .key_a_head_stride = d.kv,
+               .key_b = rope_keys.data(),
+               .value = values.data(),
+               .value_head_stride = d.kv,
+               .d_v = d.d_v,
+               .scale = 1.0f / std::sqrt(static_cast<float>(d.qk)),
+               .out = attn + s.first_row * d.n_h * d.d_v,
+               .out_row_stride = d.n_h * d.d_v});
 }
 
 }  // namespace
@@ -197,11 +222,15 @@ void LatentAttention(const AttentionBatch& b) {
   const std::vector<float> q = Queries(b, d);
   WriteLatents(b, d);
   std::vector<float> attn(b.num_rows * d.n_h * d.d_v);  // [rows, n_h, d_v]
+  const bool gated = RecomputesKv(*b.config);
   for (const SequenceSlice& s : b.sequences) {
-    if (RecomputesKv(*b.config)) {
-      RecomputeAttention(b, d, s, q, attn.data());
-    } else {
-      AbsorbedAttention(b, d, s, q, attn.data());
+    // Prompt rows decompressed, later ones absorbed (kv_view.h); the up-projected gate allows
+    // only the decompressed form.
+    const int64_t decompressed =
+        gated ? s.num_new : std::clamp<int64_t>(s.num_prompt - s.num_past, 0, s.num_new);
+    if (decompressed > 0) DecompressedAttention(b, d, s, decompressed, gated, q, attn.data());
+    if (decompressed < s.num_new) {
+      AbsorbedAttention(b, d, s, decompressed, s.num_new, q, attn.data());
     }
   }
   ops::Linear(attn.data(), b.weights->o_proj, b.out, b.num_rows, d.n_h * d.d_v, d.hidden);

@@ -1,10 +1,12 @@
 // Multi-head attention with RoPE on full heads; the cache holds K and V: [2, n_h, head_dim].
+// The attention itself is attention_core.h's.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "kernels/ops.h"
 #include "model/attention.h"
+#include "model/attention_core.h"
 
 namespace egmla {
 
@@ -32,8 +34,7 @@ void MhaAttention(const AttentionBatch& b) {
   }
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  std::vector<float> attn(rows * width, 0.0f);  // [rows, n_h, hd]
-  std::vector<float> p;
+  std::vector<float> attn(rows * width);  // [rows, n_h, hd]
   for (const SequenceSlice& s : b.sequences) {
     float* cache = s.storage->layers[b.layer];  // rows of [2, n_h, hd]: K then V
     for (int64_t i = 0; i < s.num_new; ++i) {
@@ -41,22 +42,25 @@ void MhaAttention(const AttentionBatch& b) {
       std::copy_n(k.data() + (s.first_row + i) * width, width, row);
       std::copy_n(v.data() + (s.first_row + i) * width, width, row + width);
     }
-    p.resize(s.num_total());
-    for (int64_t i = 0; i < s.num_new; ++i) {
-      const int64_t r = s.first_row + i, visible = s.num_past + i + 1;  // causal
-      for (int64_t h = 0; h < n_h; ++h) {
-        const float* qh = q.data() + r * width + h * hd;
-        for (int64_t j = 0; j < visible; ++j) {
-          p[j] = ops::Dot(qh, cache + s.Slot(j) * 2 * width + h * hd, hd) * scale;
-        }
-        ops::SoftmaxInPlace(p.data(), visible);
-        float* oh = attn.data() + r * width + h * hd;
-        for (int64_t j = 0; j < visible; ++j) {
-          const float* vj = cache + s.Slot(j) * 2 * width + width + h * hd;
-          for (int64_t d = 0; d < hd; ++d) oh[d] += p[j] * vj[d];
-        }
-      }
-    }
+    auto slot = [&s](int64_t j) { return s.Slot(j); };
+    const std::vector<const float*> keys = RowPointers(cache, s.num_total(), 2 * width, 0, slot);
+    const std::vector<const float*> values =
+        RowPointers(cache, s.num_total(), 2 * width, width, slot);
+    AttendHeads({.num_heads = n_h,
+                 .num_new = s.num_new,
+                 .num_past = s.num_past,
+                 .q = q.data() + s.first_row * width,
+                 .q_row_stride = width,
+                 .q_head_stride = hd,
+                 .d_a = hd,
+                 .key_a = keys.data(),
+                 .key_a_head_stride = hd,
+                 .value = values.data(),
+                 .value_head_stride = hd,
+                 .d_v = hd,
+                 .scale = scale,
+                 .out = attn.data() + s.first_row * width,
+                 .out_row_stride = width});
   }
   ops::Linear(attn.data(), w.o_proj, b.out, rows, width, hidden);
 }

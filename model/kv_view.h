@@ -28,6 +28,12 @@ struct SequenceSlice {
   const KvStorage* storage = nullptr;
   // [ceil((num_past + num_new) / block_size)] block ids; null when the storage is contiguous.
   const BlockId* block_table = nullptr;
+  // Positions below this hold prompt tokens. MLA (and EG-MLA with the latent gate) attends from
+  // them in decompressed form (K and V up-projected once per chunk, attention in the head
+  // dimension: cheaper for many queries) and from later positions absorbed (reads only the
+  // latent: cheaper for one). The choice depends on the position alone, never on how the prompt
+  // was chunked or batched, so results stay batch-invariant.
+  int64_t num_prompt = 0;
 
   int64_t num_total() const { return num_past + num_new; }
   // Index of position `pos`'s row within a layer's storage (and the token-id table).

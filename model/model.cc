@@ -149,16 +149,19 @@ absl::StatusOr<std::vector<float>> Model::Forward(std::span<const int32_t> token
     cache->token_ids.resize(total);
     storage.token_ids = cache->token_ids.data();
   }
+  const int64_t num_prompt = cache->length == 0 ? n : cache->num_prompt;
   BatchInput batch{.token_ids = std::vector<int32_t>(token_ids.begin(), token_ids.end()),
                    .sequences = {{.first_row = 0,
                                   .num_new = n,
                                   .num_past = cache->length,
                                   .storage = &storage,
-                                  .block_table = nullptr}}};
+                                  .block_table = nullptr,
+                                  .num_prompt = num_prompt}}};
   for (int64_t r = 0; r < n; ++r) batch.logit_rows.push_back(r);
   absl::StatusOr<std::vector<float>> logits = ForwardBatch(batch);
   if (logits.ok()) {
     cache->length = total;
+    cache->num_prompt = num_prompt;
   } else {  // leave the cache as it was
     for (std::vector<float>& layer : cache->layers) {
       layer.resize(cache->length * spec.elements_per_token_per_layer);

@@ -85,7 +85,8 @@ absl::StatusOr<ModelRunnerOutput> ModelRunner::Execute(const SchedulerOutput& st
                                .num_new = num_new,
                                .num_past = s.num_computed_tokens,
                                .storage = &cache_.storage(),
-                               .block_table = s.block_table.data()});
+                               .block_table = s.block_table.data(),
+                               .num_prompt = static_cast<int64_t>(it->second.prompt_ids.size())});
     const RequestState& state = it->second;
     if (state.output_options.return_prompt_logprobs) {
       const auto [begin, end] =

@@ -16,6 +16,7 @@ struct SequenceCache {
   std::vector<std::vector<float>> layers;  // [num_layers][length * elements_per_token_per_layer]
   std::vector<int32_t> token_ids;          // [length]; eg_mla up_projected only
   int64_t length = 0;                      // tokens cached
+  int64_t num_prompt = 0;  // the tokens of the first Model::Forward call (SequenceSlice)
 };
 
 }  // namespace egmla

@@ -44,6 +44,8 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
 ABSL_FLAG(absl::Duration, engine_stall_timeout, absl::Seconds(60),
           "liveness turns NOT_SERVING when the engine has work and no progress for this long "
           "(0 = never)");
+ABSL_FLAG(int32_t, cpu_threads, 0,
+          "threads of the CPU ops (0 = the cores this process may use, cgroup quota included)");
 ABSL_FLAG(std::string, log_format, "text", "text | json");
 ABSL_FLAG(std::string, log_level, "info", "trace | debug | info | warn | error | critical | off");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain (enables TLS with --tls-key)");
@@ -114,6 +116,7 @@ int main(int argc, char** argv) {
       .gate_mode = absl::GetFlag(FLAGS_gate_mode),
       .drain_timeout = absl::GetFlag(FLAGS_drain_timeout),
       .engine_stall_timeout = absl::GetFlag(FLAGS_engine_stall_timeout),
+      .cpu_threads = absl::GetFlag(FLAGS_cpu_threads),
       .tls_cert = absl::GetFlag(FLAGS_tls_cert),
       .tls_key = absl::GetFlag(FLAGS_tls_key),
       .api_key_file = absl::GetFlag(FLAGS_api_key_file)};

@@ -15,6 +15,7 @@
 #include "common/regular_file.h"
 #include "common/status.h"
 #include "grpc/grpc.h"
+#include "kernels/cpu/cpu_threads.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -125,6 +126,8 @@ std::string CpuModelName() {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   EGMLA_RETURN_IF_ERROR(ValidateServerOptions(options));
+  // Before the first op (model loading runs ops): the pool's size is fixed at its first use.
+  if (options.cpu_threads > 0) ops::SetCpuThreads(options.cpu_threads);
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   const ServerOptions& o = server->options_;

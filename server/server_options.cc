@@ -58,6 +58,7 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
                absl::StrCat("'", o.gate_mode, "' is not one of auto, table, onthefly"));
   }
   if (o.drain_timeout < absl::ZeroDuration()) return Bad("drain-timeout", "must be >= 0");
+  if (o.cpu_threads < 0) return Bad("cpu-threads", "must be >= 0 (0 = the usable cores)");
   if (o.engine_stall_timeout < absl::ZeroDuration()) {
     return Bad("engine-stall-timeout", "must be >= 0 (0 = off)");
   }

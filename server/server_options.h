@@ -33,6 +33,7 @@ struct ServerOptions {
   absl::Duration drain_timeout = absl::Seconds(30);
   // Liveness turns NOT_SERVING when the engine has work and no progress for this long; 0 = off.
   absl::Duration engine_stall_timeout = absl::Seconds(60);
+  int32_t cpu_threads = 0;  // 0 = the cores the process may use
   std::string tls_cert;
   std::string tls_key;
   std::string api_key_file;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "kernels/cpu/cpu_threads.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
 #include "common/command_line.h"
@@ -31,6 +32,8 @@ ABSL_FLAG(std::optional<uint32_t>, top_k, std::nullopt,
           "keep the k most likely tokens; 0 = off (default)");
 ABSL_FLAG(std::optional<float>, min_p, std::nullopt,
           "drop tokens below min_p times the top probability (default 0)");
+ABSL_FLAG(int32_t, cpu_threads, 0,
+          "run, score: CPU threads (0 = the cores this process may use, cgroup quota included)");
 ABSL_FLAG(bool, ignore_eos, false, "keep generating past the end-of-sequence token");
 // Clients of egmla-server.
 ABSL_FLAG(std::string, server, "localhost:50051", "clients: the server's HOST:PORT");
@@ -214,6 +217,14 @@ int main(int argc, char** argv) {
   if (line.positional.empty()) {
     std::cerr << kUsage << "\n";
     return 2;
+  }
+  if (const int32_t threads = absl::GetFlag(FLAGS_cpu_threads); threads != 0) {
+    if (threads < 0) {
+      std::cerr << "egmla: --cpu-threads: must be >= 0 (0 = the usable cores), got " << threads
+                << "\n";
+      return 2;
+    }
+    egmla::ops::SetCpuThreads(threads);
   }
   return Dispatch(line.positional[0],
                   std::vector<std::string>(line.positional.begin() + 1, line.positional.end()),

@@ -5,15 +5,21 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/cpu_threads.h"
+#include "kernels/cpu/vec.h"
 #include "kernels/ops.h"
 
 namespace egmla::ops {
 
 void LinearBulk(const float* x, const float* w, float* y, int64_t rows, int64_t in, int64_t out) {
   if (rows == 0 || out == 0) return;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows),
-              static_cast<int>(out), static_cast<int>(in), 1.0f, x, static_cast<int>(in), w,
-              static_cast<int>(in), 0.0f, y, static_cast<int>(out));
+  // OpenBLAS runs single-threaded (cpu_threads.h); the pool splits the rows.
+  CpuPool().ParallelFor(rows, 64, [&](int64_t begin, int64_t end) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(end - begin),
+                static_cast<int>(out), static_cast<int>(in), 1.0f, x + begin * in,
+                static_cast<int>(in), w, static_cast<int>(in), 0.0f, y + begin * out,
+                static_cast<int>(out));
+  });
 }
 
 void RmsNorm(const float* x, const float* w, float* y, int64_t rows, int64_t width, float eps) {
@@ -87,9 +93,9 @@ void SoftmaxInPlace(float* x, int64_t n) {
 }
 
 float Dot(const float* a, const float* b, int64_t n) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
-  return sum;
+  float out = 0.0f;
+  Vec().dots(a, 0, b, 0, 1, n, &out);
+  return out;
 }
 
 }  // namespace egmla::ops
