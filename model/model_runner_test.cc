@@ -5,6 +5,7 @@
 #include <random>
 
 #include "gtest/gtest.h"
+#include "kernels/cpu/vec.h"
 #include "model/sampler.h"
 #include "model/test_models.h"
 
@@ -41,7 +42,20 @@ void AssignBlocks(std::vector<Sequence>& seqs, std::mt19937& rng) {
   }
 }
 
-TEST(ModelRunnerTest, BatchedChunkedPagedPrefillEqualsEachSequenceAlone) {
+// Every test runs on the process's vector path (AVX2 + FMA where the CPU has it) and on the
+// portable one: batch invariance must hold on both.
+class ModelRunnerTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "generic") ops::SetVecForTesting(&ops::GenericVec());
+  }
+  void TearDown() override { ops::SetVecForTesting(nullptr); }
+};
+
+INSTANTIATE_TEST_SUITE_P(VectorPaths, ModelRunnerTest, ::testing::Values("chosen", "generic"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(ModelRunnerTest, BatchedChunkedPagedPrefillEqualsEachSequenceAlone) {
   std::mt19937 rng(1);
   for (const testing::TestVariant& v : testing::TestVariants()) {
     SCOPED_TRACE(v.name);
@@ -113,7 +127,7 @@ TEST(ModelRunnerTest, BatchedChunkedPagedPrefillEqualsEachSequenceAlone) {
   }
 }
 
-TEST(ModelRunnerTest, DecodeStepsMatchAloneAndForgetFinishedRequests) {
+TEST_P(ModelRunnerTest, DecodeStepsMatchAloneAndForgetFinishedRequests) {
   auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[3]));
   ModelRunner runner(*model, kNumBlocks, kBlockSize);
   std::vector<int32_t> ids = {5, 9, 11, 3, 3, 8};

@@ -1,5 +1,7 @@
 #include "kernels/cpu/vec.h"
 
+#include <atomic>
+
 namespace egmla::ops {
 
 const VecOps* Avx2Vec() {
@@ -7,9 +9,16 @@ const VecOps* Avx2Vec() {
   return kSupported ? &kAvx2Ops : nullptr;
 }
 
+namespace {
+std::atomic<const VecOps*> for_testing{nullptr};
+}  // namespace
+
 const VecOps& Vec() {
   static const VecOps* const kChosen = Avx2Vec() != nullptr ? Avx2Vec() : &GenericVec();
-  return *kChosen;
+  const VecOps* forced = for_testing.load(std::memory_order_relaxed);
+  return forced != nullptr ? *forced : *kChosen;
 }
+
+void SetVecForTesting(const VecOps* ops) { for_testing.store(ops); }
 
 }  // namespace egmla::ops

@@ -38,8 +38,12 @@ struct VecOps {
                         int64_t n, float* y, int64_t y_stride);
 };
 
-// The process's choice (fixed at the first call).
+// The process's choice (fixed at the first call), unless a test has set another.
 const VecOps& Vec();
+
+// Tests only: makes Vec() return `ops` (null: the process's choice again). REQUIRES: no op runs
+// meanwhile.
+void SetVecForTesting(const VecOps* ops);
 
 // Both implementations, for tests.
 const VecOps& GenericVec();

@@ -48,10 +48,21 @@ class ServerFlagsTest(harness.ModelTestCase):
             (["--drain-timeout", "forever"], "drain_timeout", "drain-timeout"),
             (["--log-format", "xml"], "log-format", "log_format"),
             (["--tls-key", "/nonexistent.pem"], "--tls-cert"),
+            (["--cpu-threads", -1], "--cpu-threads"),
+            (["--engine-stall-timeout", "-5s"], "--engine-stall-timeout"),
+            (["--metrics-host", "not-an-address.invalid"], "--metrics-port",
+             "not-an-address.invalid"),
         ]
         for flags, *names in cases:
             with self.subTest(flags=flags):
                 self.assertRefused(flags, *names)
+
+    def test_cpu_threads_sizes_the_pool_and_serves(self):
+        for threads in (1, 3):
+            with Server(self.model, "--cpu-threads", threads) as server:
+                result = harness.generate(server.stub(), harness.greedy([1, 2, 3], 4))
+                self.assertEqual(result.code, harness.grpc.StatusCode.OK, result)
+                self.assertEqual(len(result.tokens), 4)
 
     def test_unknown_flag_and_stray_argument(self):
         self.assertRefused(["--no-such-flag"], "no-such-flag", "no_such_flag")
