@@ -107,7 +107,8 @@ Caches FillCaches(const Model& model, int64_t batch, int64_t context, std::mt199
       c.storage[b].layers.push_back(layer.data());
     }
     cache.token_ids.resize(context + 1);
-    for (int32_t& id : cache.token_ids) id = static_cast<int32_t>(rng() % model.config().vocab_size);
+    for (int32_t& id : cache.token_ids)
+      id = static_cast<int32_t>(rng() % model.config().vocab_size);
     if (model.keeps_token_ids()) c.storage[b].token_ids = cache.token_ids.data();
   }
   return c;
@@ -127,7 +128,8 @@ double DecodeStepMs(const Model& model, int64_t batch, int64_t context, int iter
   for (int i = 0; i < iters + 1; ++i) {
     const auto start = Clock::now();
     if (!model.ForwardBatch(input).ok()) std::exit(2);
-    if (i > 0) ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    if (i > 0)
+      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];

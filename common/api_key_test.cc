@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
+#include "common/scoped_temp_dir.h"
 #include "common/test_fifo.h"
 #include "gmock/gmock.h"
-#include "common/scoped_temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace egmla {
@@ -21,7 +21,6 @@ using ::testing::Not;
 
 class ApiKeyTest : public ::testing::Test {
  protected:
-
   std::string Write(const std::string& bytes) {
     const std::string path = dir_ + "/key";
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;

@@ -10,9 +10,9 @@
 #include <fstream>
 #include <string>
 
+#include "common/scoped_temp_dir.h"
 #include "common/test_fifo.h"
 #include "gmock/gmock.h"
-#include "common/scoped_temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace egmla {
@@ -22,7 +22,6 @@ using ::testing::HasSubstr;
 
 class RegularFileTest : public ::testing::Test {
  protected:
-
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   // Expects `path` refused with INVALID_ARGUMENT, a message naming it and containing `what`.

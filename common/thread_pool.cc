@@ -22,7 +22,8 @@ struct ThreadPool::Job {
 };
 
 ThreadPool::ThreadPool(int num_threads) {
-  for (int i = 1; i < std::max(1, num_threads); ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 1; i < std::max(1, num_threads); ++i)
+    workers_.emplace_back([this] { WorkerLoop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -38,8 +39,8 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
                              const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  const int64_t max_chunks = std::min<int64_t>((n + grain - 1) / grain,
-                                               kChunksPerThread * num_threads());
+  const int64_t max_chunks =
+      std::min<int64_t>((n + grain - 1) / grain, kChunksPerThread * num_threads());
   std::unique_lock<std::mutex> submit(submit_mu_, std::try_to_lock);
   if (max_chunks <= 1 || workers_.empty() || in_job || !submit.owns_lock()) {
     fn(0, n);

@@ -81,7 +81,8 @@ TEST(ThreadPoolTest, ShutdownWhileIdleAndAfterLoadIsClean) {
     ThreadPool pool(3);
     if (round % 2 == 0) {
       std::atomic<int> n{0};
-      pool.ParallelFor(1000, 1, [&](int64_t b, int64_t e) { n.fetch_add(static_cast<int>(e - b)); });
+      pool.ParallelFor(1000, 1,
+                       [&](int64_t b, int64_t e) { n.fetch_add(static_cast<int>(e - b)); });
       ASSERT_EQ(n.load(), 1000);
     }
   }

@@ -273,7 +273,6 @@ TEST(EngineTest, StopSequenceSplitAcrossTokensEndsTheRequestAndCutsTheText) {
   EXPECT_EQ(engine.Stats().used_blocks, 0);
 }
 
-
 // Delegates to a real tokenizer; TokenBytes blocks while the gate is closed, wedging the engine
 // thread in the middle of a step (as a hung kernel or a deadlock would).
 class GatedTokenizer : public Tokenizer {
@@ -325,8 +324,8 @@ TEST(EngineTest, StalledForGrowsOnlyWhileAWedgedEngineHasWork) {
   EXPECT_EQ(engine.StalledFor(), std::chrono::steady_clock::duration::zero()) << "idle";
 
   auto sink = std::make_shared<CollectingSink>();
-  engine.Submit(Request(*t.tokenizer->Encode("Everyone is permitted"), {.temperature = 0.0f}, 4,
-                        sink));
+  engine.Submit(
+      Request(*t.tokenizer->Encode("Everyone is permitted"), {.temperature = 0.0f}, 4, sink));
   for (int i = 0; i < 500 && !gated.IsBlocked(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -158,8 +158,7 @@ void AttendHeads(const HeadAttentionParams& p) {
   std::vector<float> parts(num_tiles * num_blocks * kRowTile * part_size, 0.0f);
   auto partial_of = [&](int64_t tile, int64_t block, int64_t i) {
     const int64_t t = i - tile * kRowTile;
-    return ViewOf(&parts[((tile * num_blocks + block) * kRowTile + t) * part_size], heads,
-                  p.d_v);
+    return ViewOf(&parts[((tile * num_blocks + block) * kRowTile + t) * part_size], heads, p.d_v);
   };
   pool.ParallelFor(num_tiles * num_blocks, 1, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> scores;
@@ -167,8 +166,9 @@ void AttendHeads(const HeadAttentionParams& p) {
       const int64_t tile = unit / num_blocks, block = unit % num_blocks;
       const int64_t r0 = tile * kRowTile, r1 = std::min(p.num_new, r0 + kRowTile);
       if (block * kKeyBlock >= p.num_past + r1) continue;  // no row of the tile sees it
-      BlockPartials(p, r0, r1, 0, heads, block,
-                    [&](int64_t i) { return partial_of(tile, block, i); }, scores);
+      BlockPartials(
+          p, r0, r1, 0, heads, block, [&](int64_t i) { return partial_of(tile, block, i); },
+          scores);
     }
   });
   std::vector<float> state_buffer(part_size);

@@ -23,13 +23,13 @@ namespace egmla {
 
 struct HeadAttentionParams {
   int64_t num_heads = 0;
-  int64_t num_new = 0;   // query rows, at positions num_past .. num_past + num_new - 1
-  int64_t num_past = 0;  // row i sees keys [0, num_past + i]
+  int64_t num_new = 0;       // query rows, at positions num_past .. num_past + num_new - 1
+  int64_t num_past = 0;      // row i sees keys [0, num_past + i]
   const float* q = nullptr;  // row i, head h at q + i*q_row_stride + h*q_head_stride: [d_a + d_b]
   int64_t q_row_stride = 0;
   int64_t q_head_stride = 0;
   int64_t d_a = 0;
-  int64_t d_b = 0;  // 0: no second part
+  int64_t d_b = 0;                      // 0: no second part
   const float* const* key_a = nullptr;  // [num_past + num_new] row pointers
   int64_t key_a_head_stride = 0;
   const float* const* key_b = nullptr;  // [num_past + num_new] row pointers; null when d_b == 0

@@ -16,10 +16,10 @@ namespace {
 constexpr int64_t kHeads = 12, kDa = 64, kDb = 16, kDv = 64, kTotal = 421;
 
 struct Data {
-  std::vector<float> q;                  // [kTotal, kHeads, kDa + kDb]
-  std::vector<float> keys;               // [kTotal, kHeads, kDa]
-  std::vector<float> rope;               // [kTotal, kDb], shared by the heads
-  std::vector<float> values;             // [kTotal, kHeads, kDv]
+  std::vector<float> q;       // [kTotal, kHeads, kDa + kDb]
+  std::vector<float> keys;    // [kTotal, kHeads, kDa]
+  std::vector<float> rope;    // [kTotal, kDb], shared by the heads
+  std::vector<float> values;  // [kTotal, kHeads, kDv]
   std::vector<const float*> key_rows, rope_rows, value_rows;
 };
 

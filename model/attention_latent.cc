@@ -113,8 +113,8 @@ void WriteLatents(const AttentionBatch& b, const Dims& d) {
 // Rows [i0, i1) of sequence `s`, absorbed: q̂_h = W_UK,hᵀ q_nope_h; attention over the cached
 // [c ; k_R] rows with c as the value (one shared key and value for all heads); then W_UV,h on
 // the attended latent. Reads only the latent.
-void AbsorbedAttention(const AttentionBatch& b, const Dims& d, const SequenceSlice& s,
-                       int64_t i0, int64_t i1,
+void AbsorbedAttention(const AttentionBatch& b, const Dims& d, const SequenceSlice& s, int64_t i0,
+                       int64_t i1,
                        const std::vector<float>& q,  // [rows, n_h, qk]
                        float* attn) {                // [rows, n_h, d_v]
   const ops::VecOps& vec = ops::Vec();

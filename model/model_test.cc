@@ -22,7 +22,6 @@ using testing::MakeTestModel;
 using testing::TestConfig;
 using testing::TestVariants;
 
-
 const std::vector<int32_t> kPrompt = {3, 17, 60, 0, 17, 42, 3, 3, 9, 25, 17, 5};
 
 float MaxAbs(const std::vector<float>& v) {

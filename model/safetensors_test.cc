@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "common/scoped_temp_dir.h"
 #include "common/test_fifo.h"
 #include "gmock/gmock.h"
-#include "common/scoped_temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace egmla {
@@ -25,7 +25,6 @@ using ::testing::HasSubstr;
 
 class SafetensorsTest : public ::testing::Test {
  protected:
-
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   // Writes a raw safetensors file: little-endian header length, header text, data bytes.

@@ -21,8 +21,8 @@ struct TestVariant {
 std::vector<TestVariant> TestVariants();
 ModelConfig TestConfig(const TestVariant& variant);
 // Views of fp32 `weights` (keyed by tensor name) with the shapes `config` expects.
-std::map<std::string, TensorView> F32Views(const ModelConfig& config,
-                                           const std::map<std::string, std::vector<float>>& weights);
+std::map<std::string, TensorView> F32Views(
+    const ModelConfig& config, const std::map<std::string, std::vector<float>>& weights);
 std::unique_ptr<Model> MakeTestModel(const ModelConfig& config, GateMode mode = GateMode::kTable,
                                      uint64_t seed = 7);
 

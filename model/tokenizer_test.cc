@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
+#include "common/scoped_temp_dir.h"
 #include "common/test_fifo.h"
 #include "gmock/gmock.h"
-#include "common/scoped_temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace egmla {
@@ -52,7 +52,6 @@ TEST(MaxTokenBytesTest, NeverBelowOneUtf8Character) {
 
 class ModelTokenizerFilesTest : public ::testing::Test {
  protected:
-
   // Expects LoadModelTokenizer to fail, naming `name` and saying `what`.
   void ExpectRefused(const std::string& name, const std::string& what) {
     const std::string path = dir_ + "/" + name;

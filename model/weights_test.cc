@@ -19,7 +19,6 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-
 TEST(WeightsTest, RandomWeightsBind) {
   for (const testing::TestVariant& v : testing::TestVariants()) {
     const ModelConfig c = testing::TestConfig(v);

@@ -30,9 +30,9 @@ grpc::ServerUnaryReactor* GenerationService::Abort(grpc::CallbackServerContext* 
   const std::string& request_id = request->request_id();
   // Generate's limit: an id no Generate can have is refused without being echoed.
   if (request_id.size() > kMaxRequestIdBytes) {
-    return Reply(call, absl::InvalidArgumentError(absl::StrCat(
-                           "request_id: at most ", kMaxRequestIdBytes, " bytes, got ",
-                           request_id.size())));
+    return Reply(call,
+                 absl::InvalidArgumentError(absl::StrCat("request_id: at most ", kMaxRequestIdBytes,
+                                                         " bytes, got ", request_id.size())));
   }
   std::optional<RequestId> engine_id = context_->FindEngineId(request_id);
   if (!engine_id) {

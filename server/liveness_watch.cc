@@ -39,9 +39,10 @@ bool LivenessWatch::Check() {
   if (live) {
     spdlog::warn("liveness: the engine made progress again; liveness SERVING");
   } else {
-    spdlog::error("liveness: the engine has had work and made no progress for {}; liveness "
-                  "NOT_SERVING (a supervisor should restart this server)",
-                  absl::FormatDuration(stalled));
+    spdlog::error(
+        "liveness: the engine has had work and made no progress for {}; liveness "
+        "NOT_SERVING (a supervisor should restart this server)",
+        absl::FormatDuration(stalled));
   }
   set_live_(live);
   return live;

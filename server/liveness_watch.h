@@ -22,8 +22,7 @@ class LivenessWatch {
   // `period` is zero: tests call Check()). REQUIRES: the callbacks are thread-safe and outlive
   // the watch; timeout > 0.
   LivenessWatch(std::function<absl::Duration()> stalled_for, absl::Duration timeout,
-                std::function<void(bool live)> set_live,
-                absl::Duration period = absl::Seconds(1));
+                std::function<void(bool live)> set_live, absl::Duration period = absl::Seconds(1));
   // Stops the thread; no callback runs after it returns.
   ~LivenessWatch();
   LivenessWatch(const LivenessWatch&) = delete;

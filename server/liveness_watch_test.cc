@@ -58,8 +58,7 @@ TEST(LivenessWatchTest, ItsThreadChecksPeriodicallyAndStopsCleanly) {
   Fake fake;
   fake.Stall(absl::Seconds(10));
   {
-    LivenessWatch watch(fake.StalledFor(), absl::Seconds(1), fake.SetLive(),
-                        absl::Milliseconds(5));
+    LivenessWatch watch(fake.StalledFor(), absl::Seconds(1), fake.SetLive(), absl::Milliseconds(5));
     for (int i = 0; i < 400 && fake.Calls().empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }

@@ -4,9 +4,8 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <string>

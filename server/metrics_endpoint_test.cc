@@ -17,7 +17,8 @@ using ::testing::StartsWith;
 class MetricsEndpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = HttpServer::Start({.host = "127.0.0.1", .port = 0}, MetricsHttpHandler(&metrics_));
+    auto server =
+        HttpServer::Start({.host = "127.0.0.1", .port = 0}, MetricsHttpHandler(&metrics_));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
   }

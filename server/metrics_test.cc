@@ -369,8 +369,9 @@ TEST(MetricsTest, BuildAndDeviceInfoCarryTheirLabels) {
                       .kv_cache_dtype = "f32"});
   const std::string text = m.Render();
   EXPECT_EQ(ValueOr(text, "egmla_build_info{git_sha=\"abc123\",version=\"1.2.3\"}"), 1);
-  EXPECT_EQ(ValueOr(text, "egmla_device_info{device=\"cpu\",dtype=\"f32\",kv_cache_dtype="
-                          "\"f32\",name=\"Some CPU\"}"),
+  EXPECT_EQ(ValueOr(text,
+                    "egmla_device_info{device=\"cpu\",dtype=\"f32\",kv_cache_dtype="
+                    "\"f32\",name=\"Some CPU\"}"),
             1);
   EXPECT_EQ(Types(text)["egmla_build_info"], "gauge");
 }

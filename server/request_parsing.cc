@@ -12,8 +12,8 @@ namespace egmla {
 namespace {
 
 absl::Status Malformed(const char* message_name) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "request: not a valid ", message_name, " (truncated, or not this message's encoding)"));
+  return absl::InvalidArgumentError(absl::StrCat("request: not a valid ", message_name,
+                                                 " (truncated, or not this message's encoding)"));
 }
 
 // INVALID_ARGUMENT naming `field` when `value` is not UTF-8 (the value is never echoed).

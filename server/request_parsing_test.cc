@@ -51,14 +51,18 @@ TEST(RequestParsingTest, InvalidUtf8NamesTheFieldAndTheOffset) {
 }
 
 TEST(RequestParsingTest, TruncatedOrForeignBytesAreInvalidArgument) {
-  for (const std::string& bytes : {std::string("\x12\x10" "abc"), std::string("\x1a\x05\x08"),
-                                  std::string("\xff"), std::string("\x2a\x01\x22")}) {
+  for (const std::string& bytes :
+       {std::string("\x12\x10"
+                    "abc"),
+        std::string("\x1a\x05\x08"), std::string("\xff"), std::string("\x2a\x01\x22")}) {
     absl::StatusOr<v1::GenerateRequest> got = ParseGenerateRequest(bytes);
     ASSERT_FALSE(got.ok());
     EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(got.status().message(), HasSubstr("not a valid egmla.v1.GenerateRequest"));
   }
-  EXPECT_FALSE(ParseAbortRequest("\x0a\x09" "abc").ok());
+  EXPECT_FALSE(ParseAbortRequest("\x0a\x09"
+                                 "abc")
+                   .ok());
 }
 
 TEST(RequestParsingTest, BufferBytesAndToBufferRoundTrip) {

@@ -91,9 +91,9 @@ absl::Status ReadStopping(const v1::StoppingCriteria& s, const ValidationLimits&
   p.max_tokens = s.max_tokens() > 0 ? s.max_tokens() : limits.default_max_tokens;
   p.min_tokens = s.min_tokens();
   if (s.stop_token_ids_size() > static_cast<int>(kMaxStopTokenIds)) {
-    return Invalid("stopping.stop_token_ids", absl::StrCat("at most ", kMaxStopTokenIds,
-                                                           " allowed, got ",
-                                                           s.stop_token_ids_size()));
+    return Invalid(
+        "stopping.stop_token_ids",
+        absl::StrCat("at most ", kMaxStopTokenIds, " allowed, got ", s.stop_token_ids_size()));
   }
   for (int i = 0; i < s.stop_token_ids_size(); ++i) {
     if (s.stop_token_ids(i) >= static_cast<uint64_t>(limits.vocab_size)) {
@@ -147,10 +147,10 @@ absl::StatusOr<ValidatedRequest> ValidateGenerateRequest(const v1::GenerateReque
       if (request.text().empty()) return Invalid("text", "empty: the prompt needs some text");
       if (limits.max_text_bytes > 0 &&
           static_cast<int64_t>(request.text().size()) > limits.max_text_bytes) {
-        return Invalid("text", absl::StrCat(request.text().size(),
-                                            " bytes cannot fit in the context of ",
-                                            limits.max_context_tokens, " tokens (at most ",
-                                            limits.max_text_bytes, " bytes)"));
+        return Invalid("text",
+                       absl::StrCat(request.text().size(), " bytes cannot fit in the context of ",
+                                    limits.max_context_tokens, " tokens (at most ",
+                                    limits.max_text_bytes, " bytes)"));
       }
       absl::StatusOr<std::vector<int32_t>> ids = limits.tokenizer->Encode(request.text());
       if (!ids.ok()) return Invalid("text", std::string(ids.status().message()));

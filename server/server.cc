@@ -15,12 +15,12 @@
 #include "common/regular_file.h"
 #include "common/status.h"
 #include "grpc/grpc.h"
-#include "kernels/cpu/cpu_threads.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/server_posix.h"
+#include "kernels/cpu/cpu_threads.h"
 #include "kvcache/capacity.h"
 #include "model/kv_size.h"
 #include "model/tensor_names.h"
@@ -203,13 +203,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->service_ = std::make_unique<GenerationService>(server->context_.get());
 
   if (o.metrics_port >= 0) {
-    absl::StatusOr<std::unique_ptr<HttpServer>> http =
-        HttpServer::Start({.host = o.metrics_host.empty() ? o.host : o.metrics_host,
-                           .port = o.metrics_port},
-                          MetricsHttpHandler(server->metrics_.get()));
+    absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
+        {.host = o.metrics_host.empty() ? o.host : o.metrics_host, .port = o.metrics_port},
+        MetricsHttpHandler(server->metrics_.get()));
     if (!http.ok()) {
-      return absl::Status(http.status().code(), absl::StrCat("--metrics-port: ",
-                                                             http.status().message()));
+      return absl::Status(http.status().code(),
+                          absl::StrCat("--metrics-port: ", http.status().message()));
     }
     server->metrics_http_ = *std::move(http);
   }

@@ -51,8 +51,8 @@ class Server {
   std::unique_ptr<ServiceContext> context_;
   std::unique_ptr<GenerationService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
-  std::unique_ptr<Listener> listener_;  // null with TLS: gRPC listens itself
-  std::unique_ptr<LivenessWatch> liveness_;  // null with --engine-stall-timeout 0
+  std::unique_ptr<Listener> listener_;        // null with TLS: gRPC listens itself
+  std::unique_ptr<LivenessWatch> liveness_;   // null with --engine-stall-timeout 0
   std::unique_ptr<HttpServer> metrics_http_;  // null with --metrics-port -1
   int port_ = 0;
 };

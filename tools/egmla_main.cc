@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "kernels/cpu/cpu_threads.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
 #include "common/command_line.h"
+#include "kernels/cpu/cpu_threads.h"
 #include "tools/client_request.h"
 #include "tools/commands.h"
 

@@ -50,15 +50,15 @@ inline void LinearTile(const float* x, const float* w, float* y, int64_t in, int
 }
 
 template <int R, int C>
-void LinearRows(const float* x, const float* w, float* y, int64_t in, int64_t out,
-                int64_t o_begin, int64_t o_end) {
+void LinearRows(const float* x, const float* w, float* y, int64_t in, int64_t out, int64_t o_begin,
+                int64_t o_end) {
   int64_t o = o_begin;
   for (; o + C <= o_end; o += C) LinearTile<R, C>(x, w, y, in, out, o);
   for (; o < o_end; ++o) LinearTile<R, 1>(x, w, y, in, out, o);
 }
 
-void LinearColumns(const float* x, const float* w, float* y, int64_t rows, int64_t in,
-                   int64_t out, int64_t o_begin, int64_t o_end) {
+void LinearColumns(const float* x, const float* w, float* y, int64_t rows, int64_t in, int64_t out,
+                   int64_t o_begin, int64_t o_end) {
   int64_t r = 0;
   for (; r + kRowBlock <= rows; r += kRowBlock) {
     LinearRows<kRowBlock, 2>(x + r * in, w, y + r * out, in, out, o_begin, o_end);
@@ -79,8 +79,8 @@ inline float Dot(const float* a, const float* b, int64_t n) {
 
 // G heads [h, h+G) at a time: G independent accumulators (and one load of a shared b).
 template <int G>
-inline void DotsGroup(const float* a, int64_t a_stride, const float* b, int64_t b_stride,
-                      int64_t h, int64_t n, float* out) {
+inline void DotsGroup(const float* a, int64_t a_stride, const float* b, int64_t b_stride, int64_t h,
+                      int64_t n, float* out) {
   const int64_t n_lanes = n - n % kLanes;
   __m256 acc[G];
   for (int t = 0; t < G; ++t) acc[t] = _mm256_setzero_ps();
@@ -123,7 +123,8 @@ void Axpys(const float* alpha, int64_t alpha_stride, const float* x, int64_t x_s
     const float* xh = x + h * x_stride;
     float* yh = y + h * y_stride;
     for (int64_t e = 0; e < n_lanes; e += kLanes) {
-      _mm256_storeu_ps(yh + e, _mm256_fmadd_ps(av, _mm256_loadu_ps(xh + e), _mm256_loadu_ps(yh + e)));
+      _mm256_storeu_ps(yh + e,
+                       _mm256_fmadd_ps(av, _mm256_loadu_ps(xh + e), _mm256_loadu_ps(yh + e)));
     }
     for (int64_t e = n_lanes; e < n; ++e) yh[e] += a * xh[e];
   }
@@ -172,9 +173,9 @@ void WeightedRows(const float* w, int64_t w_key_stride, int64_t w_head_stride,
 // Constant-initialized (no code runs to build it): reading it is safe on any CPU; vec.cc checks
 // the CPU before calling through it.
 constinit const VecOps kAvx2Ops{.isa = "avx2+fma",
-                                 .linear_columns = LinearColumns,
-                                 .dots = Dots,
-                                 .axpys = Axpys,
-                                 .weighted_rows = WeightedRows};
+                                .linear_columns = LinearColumns,
+                                .dots = Dots,
+                                .axpys = Axpys,
+                                .weighted_rows = WeightedRows};
 
 }  // namespace egmla::ops

@@ -13,8 +13,8 @@ inline float Tree(const float* a) {
 
 // y[i, o] for i < R; R rows share each load of a weight row.
 template <int R>
-void LinearRows(const float* x, const float* w, float* y, int64_t in, int64_t out,
-                int64_t o_begin, int64_t o_end) {
+void LinearRows(const float* x, const float* w, float* y, int64_t in, int64_t out, int64_t o_begin,
+                int64_t o_end) {
   const int64_t in_lanes = in - in % kLanes;
   for (int64_t o = o_begin; o < o_end; ++o) {
     const float* wo = w + o * in;
@@ -32,8 +32,8 @@ void LinearRows(const float* x, const float* w, float* y, int64_t in, int64_t ou
   }
 }
 
-void LinearColumns(const float* x, const float* w, float* y, int64_t rows, int64_t in,
-                   int64_t out, int64_t o_begin, int64_t o_end) {
+void LinearColumns(const float* x, const float* w, float* y, int64_t rows, int64_t in, int64_t out,
+                   int64_t o_begin, int64_t o_end) {
   int64_t r = 0;
   for (; r + kRowBlock <= rows; r += kRowBlock) {
     LinearRows<kRowBlock>(x + r * in, w, y + r * out, in, out, o_begin, o_end);

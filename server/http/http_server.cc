@@ -28,8 +28,8 @@ std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
 std::string ToString(beast::string_view text) { return std::string(text.data(), text.size()); }
 
 std::string ReasonlessBody(int status) {
-  return absl::StrCat(status, " ", ToString(http::obsolete_reason(static_cast<http::status>(status))),
-                      "\n");
+  return absl::StrCat(status, " ",
+                      ToString(http::obsolete_reason(static_cast<http::status>(status))), "\n");
 }
 
 // What the connections share with the server; outlives every connection.
@@ -104,12 +104,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     message->content_length(size);
     message->keep_alive(keep_alive);
     stream_.expires_after(ToChrono(state_->options.write_timeout));
-    http::async_write(stream_, *message,
-                      [self = shared_from_this(), message, keep_alive](beast::error_code ec,
-                                                                       size_t) {
-                        if (ec || !keep_alive) return self->Close();
-                        self->ReadRequest();
-                      });
+    http::async_write(
+        stream_, *message,
+        [self = shared_from_this(), message, keep_alive](beast::error_code ec, size_t) {
+          if (ec || !keep_alive) return self->Close();
+          self->ReadRequest();
+        });
   }
 
   void Close() {
@@ -141,9 +141,8 @@ class HttpServer::Impl {
   absl::Status Listen() {
     const HttpServerOptions& o = state_.options;
     const std::string host = Unbracketed(o.host);
-    const std::string where =
-        absl::StrCat(host.find(':') == std::string::npos ? host : absl::StrCat("[", host, "]"),
-                     ":", o.port);
+    const std::string where = absl::StrCat(
+        host.find(':') == std::string::npos ? host : absl::StrCat("[", host, "]"), ":", o.port);
     std::vector<tcp::endpoint> candidates;
     beast::error_code ec;
     if (IsWildcardHost(host)) {
@@ -155,8 +154,7 @@ class HttpServer::Impl {
       auto results = resolver.resolve(host, std::to_string(o.port),
                                       tcp::resolver::numeric_service | tcp::resolver::passive, ec);
       if (ec) {
-        return absl::UnavailableError(
-            absl::StrCat("cannot listen on ", where, ": ", ec.message()));
+        return absl::UnavailableError(absl::StrCat("cannot listen on ", where, ": ", ec.message()));
       }
       for (const auto& entry : results) candidates.push_back(entry.endpoint());
     }
@@ -165,9 +163,9 @@ class HttpServer::Impl {
       if (TryListen(endpoint, ec)) return absl::OkStatus();
       acceptor_.reset();
     }
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", where,
-                                               " (address in use or not of this host): ",
-                                               ec ? ec.message() : "no address"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", where,
+                     " (address in use or not of this host): ", ec ? ec.message() : "no address"));
   }
 
   void Run() {
@@ -208,25 +206,25 @@ class HttpServer::Impl {
   }
 
   void Accept() {
-    acceptor_->async_accept(asio::make_strand(*io_), [this](beast::error_code ec,
-                                                            tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-      if (ec) {
-        // Out of descriptors or memory: retry shortly instead of spinning on the error.
-        retry_timer_->expires_after(std::chrono::milliseconds(50));
-        retry_timer_->async_wait([this](beast::error_code wait_ec) {
-          if (!wait_ec) Accept();
+    acceptor_->async_accept(
+        asio::make_strand(*io_), [this](beast::error_code ec, tcp::socket socket) {
+          if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+          if (ec) {
+            // Out of descriptors or memory: retry shortly instead of spinning on the error.
+            retry_timer_->expires_after(std::chrono::milliseconds(50));
+            retry_timer_->async_wait([this](beast::error_code wait_ec) {
+              if (!wait_ec) Accept();
+            });
+            return;
+          }
+          if (state_.num_connections.load() >= state_.options.max_connections) {
+            beast::error_code ignored;
+            socket.close(ignored);  // over the limit: refused at once rather than queued
+          } else {
+            std::make_shared<Connection>(std::move(socket), &state_)->ReadRequest();
+          }
+          Accept();
         });
-        return;
-      }
-      if (state_.num_connections.load() >= state_.options.max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored);  // over the limit: refused at once rather than queued
-      } else {
-        std::make_shared<Connection>(std::move(socket), &state_)->ReadRequest();
-      }
-      Accept();
-    });
   }
 
   ServerState state_;

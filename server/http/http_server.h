@@ -41,7 +41,7 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpServerOptions {
   std::string host = "0.0.0.0";  // a wildcard listens dual-stack on [::] (IPv4 too)
-  int port = 0;                   // 0: any free port (see HttpServer::port())
+  int port = 0;                  // 0: any free port (see HttpServer::port())
   int num_threads = 1;
   // Connections open at once; one more is accepted and closed at once.
   int64_t max_connections = 4096;

@@ -63,11 +63,11 @@ TEST(HttpServerTest, HeadGetsTheLengthButNoBody) {
 TEST(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
-  const std::string response = LoopbackExchange(
-      server->port(),
-      "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"
-      "POST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
-      "GET /3 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  const std::string response =
+      LoopbackExchange(server->port(),
+                       "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"
+                       "POST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
+                       "GET /3 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
   EXPECT_THAT(response, HasSubstr("GET /1 body=0"));
   EXPECT_THAT(response, HasSubstr("POST /2 body=3"));
   EXPECT_THAT(response, HasSubstr("GET /3 body=0"));
