@@ -27,8 +27,9 @@ random-model: build
 	    --out $(RANDOM_MODEL)
 
 # Serves the bundled trained EG-MLA model (KJV Bible, SentencePiece tokenizer) on :50051,
-# metrics on :8002, until SIGINT / SIGTERM.
-run: build
+# metrics on :8002, until SIGINT / SIGTERM. Builds only the server and the CLI, not the tests.
+run: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target egmla-server egmla
 	$(BUILD_DIR)/server/egmla-server --model $(DEFAULT_MODEL)
 
 # The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.

@@ -220,13 +220,16 @@ void Engine::Deliver(const RequestEvent& incoming, Clock::time_point now) {
   RequestEvent event = incoming;
   RequestOutput out{.request_id = event.id, .token_ids = event.new_token_ids};
   if (live.detokenizer && StreamText(event, live, out)) {
-    // A stop sequence matched: the request ends now, its blocks freed before the next step.
+    // A stop sequence matched: the request ends now, its blocks freed before the next step. It
+    // wins over max_tokens, eos, a stop id or the context limit reached on the same step (the
+    // scheduler has then finished the request already), as in vLLM: the text was cut at it.
     if (std::optional<RequestEvent> end =
             scheduler_.FinishRequest(event.id, FinishReason::kStopSequence)) {
-      event.finished = true;
-      event.reason = FinishReason::kStopSequence;
       event.num_output_tokens = end->num_output_tokens;
     }
+    event.finished = true;
+    event.reason = FinishReason::kStopSequence;
+    event.matched_stop_token_id.reset();
   }
   const SampledOutput& sampled = event.sampled;
   for (size_t k = 0; k < sampled.prompt_logprobs.size(); ++k) {

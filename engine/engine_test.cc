@@ -273,6 +273,45 @@ TEST(EngineTest, StopSequenceSplitAcrossTokensEndsTheRequestAndCutsTheText) {
   EXPECT_EQ(engine.Stats().used_blocks, 0);
 }
 
+// Issue 14: a stop sequence completed by the token that also reaches max_tokens ends the
+// request with STOP_SEQUENCE (it used to say LENGTH while the text was cut and matched_stop set).
+TEST(EngineTest, AStopSequenceMatchedOnTheLastAllowedTokenWins) {
+  TextModel t = MakeTextModel();
+  Engine engine(*t.model, {.block_size = 4, .num_blocks = 64}, nullptr, t.tokenizer.get());
+  const std::vector<int32_t> prompt = *t.tokenizer->Encode("Everyone is permitted to copy");
+  const SamplingParams greedy{.temperature = 0.0f};
+  const std::vector<int32_t> free_run = Alone(*t.model, prompt, greedy, 40);
+  const std::string free_text = ReferenceText(*t.tokenizer, free_run);
+  // The first k >= 8 whose streamed text starts with a printable byte, after text that ends
+  // with one, where these two bytes first occur in the text right at that boundary.
+  StreamingDetokenizer detokenizer(*t.tokenizer);
+  std::string before;  // the text streamed for tokens [0, k)
+  auto printable = [](char c) { return c >= 0x21 && c <= 0x7e; };
+  for (size_t k = 0; k < free_run.size(); ++k) {
+    const std::string piece = detokenizer.Add(free_run[k]);
+    if (k >= 8 && !piece.empty() && !before.empty() && printable(before.back()) &&
+        printable(piece.front())) {
+      const std::string stop = {before.back(), piece.front()};
+      if (free_text.find(stop) == before.size() - 1) {
+        SCOPED_TRACE(k);
+        auto sink = std::make_shared<CollectingSink>();
+        EngineRequest r = Request(prompt, greedy, static_cast<int64_t>(k) + 1, sink);
+        r.stop_sequences = {stop};
+        engine.Submit(std::move(r));
+        const std::vector<RequestOutput> outputs = sink->Wait();
+        EXPECT_EQ(sink->WaitTokens().size(), k + 1);  // max_tokens reached on that step too
+        EXPECT_EQ(outputs.back().finish_reason, FinishReason::kStopSequence);
+        EXPECT_EQ(outputs.back().matched_stop_sequence, stop);
+        EXPECT_EQ(StreamedText(outputs), before.substr(0, before.size() - 1));
+        EXPECT_EQ(outputs.back().completion_tokens, static_cast<int64_t>(k) + 1);
+        return;
+      }
+    }
+    before += piece;
+  }
+  FAIL() << "no token boundary fits the test in " << free_text;
+}
+
 // Delegates to a real tokenizer; TokenBytes blocks while the gate is closed, wedging the engine
 // thread in the middle of a step (as a hung kernel or a deadlock would).
 class GatedTokenizer : public Tokenizer {
