@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "kvcache/cache_spec.h"
+#include "common/cache_spec.h"
 
 namespace egmla {
 

@@ -41,10 +41,4 @@ void Gates::Compute(int64_t layer, std::span<const int32_t> token_ids, float* ou
   ops::Linear(e.data(), weights_.layer(layer).gate_up_proj, out, n, d_e, d);
 }
 
-size_t Gates::table_bytes() const {
-  size_t n = 0;
-  for (const auto& t : tables_) n += t.size() * sizeof(float);
-  return n;
-}
-
 }  // namespace egmla

@@ -29,8 +29,6 @@ class Gates {
                float* out) const;  // [token_ids.size(), D_gate]
 
   GateMode mode() const { return mode_; }
-  // Bytes held by the precomputed tables (0 on the fly).
-  size_t table_bytes() const;
 
  private:
   const ModelConfig& config_;

@@ -5,8 +5,8 @@
 
 #include <cstdint>
 
+#include "common/cache_spec.h"
 #include "common/dtype.h"
-#include "kvcache/cache_spec.h"
 #include "model/config.h"
 #include "model/gate.h"
 

@@ -80,11 +80,12 @@ absl::StatusOr<std::vector<float>> Model::ForwardBatch(const BatchInput& batch) 
   EGMLA_RETURN_IF_ERROR(Validate(batch));
   const int64_t rows = static_cast<int64_t>(batch.token_ids.size());
   const int64_t hidden = config_.hidden_size, vocab = config_.vocab_size;
-  std::vector<int32_t> positions(rows);  // [rows]
+  std::vector<int32_t> positions(rows);      // [rows]
+  const bool keeps_ids = keeps_token_ids();  // builds a CacheSpec: once, not per token
   for (const SequenceSlice& s : batch.sequences) {
     for (int64_t i = 0; i < s.num_new; ++i) {
       positions[s.first_row + i] = static_cast<int32_t>(s.num_past + i);
-      if (keeps_token_ids()) {
+      if (keeps_ids) {
         s.storage->token_ids[s.Slot(s.num_past + i)] = batch.token_ids[s.first_row + i];
       }
     }

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "kvcache/cache_spec.h"
+#include "common/cache_spec.h"
 #include "model/config.h"
 #include "model/gate.h"
 #include "model/kv_view.h"
@@ -37,6 +37,10 @@ class Model {
   static absl::StatusOr<std::unique_ptr<Model>> FromWeights(ModelConfig config,
                                                             ModelWeights weights,
                                                             const ModelOptions& options = {});
+
+  // Neither copied nor moved: gates_ refers to config_ and weights_ (held by unique_ptr).
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
 
   const ModelConfig& config() const { return config_; }
   CacheSpec cache_spec() const;  // fp32 on CPU

@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "kvcache/cache_spec.h"
+#include "common/cache_spec.h"
 #include "model/kv_view.h"
 
 namespace egmla {

@@ -44,6 +44,12 @@ class ModelWeights {
   static absl::StatusOr<ModelWeights> Bind(const ModelConfig& config,
                                            const std::map<std::string, TensorView>& tensors);
 
+  // Move-only: the layer pointers point into storage_, which a copy would not bring along.
+  ModelWeights(ModelWeights&&) = default;
+  ModelWeights& operator=(ModelWeights&&) = default;
+  ModelWeights(const ModelWeights&) = delete;
+  ModelWeights& operator=(const ModelWeights&) = delete;
+
   const float* embed() const { return embed_; }            // [vocab, hidden]
   const float* final_norm() const { return final_norm_; }  // [hidden]
   const float* lm_head() const { return lm_head_; }        // [vocab, hidden]; embed when tied
@@ -55,6 +61,7 @@ class ModelWeights {
   size_t num_bytes() const;
 
  private:
+  ModelWeights() = default;  // Bind fills one
   const float* Get(const std::string& name) const;
 
   std::map<std::string, std::vector<float>> storage_;  // node-stable: pointers survive moves

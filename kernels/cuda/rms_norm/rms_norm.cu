@@ -87,13 +87,16 @@ __global__ void __launch_bounds__(kMaxThreads) RmsNormBf16Kernel(const RmsNormPa
   }
 }
 
-}  // namespace
-
+// Threads per block (one block per row) for a row of `width` elements taken `elements_per_thread`
+// at a time: a multiple of 32 in [32, 512], a function of the width alone, so every row's
+// reduction order is the same whatever the number of rows (DESIGN §4 batch invariance).
 int RmsNormThreadsPerBlock(int64_t width, int elements_per_thread) {
   const int64_t units = (width + elements_per_thread - 1) / elements_per_thread;
   const int64_t warps = (units + kWarpSize - 1) / kWarpSize;
   return static_cast<int>(std::clamp<int64_t>(warps * kWarpSize, kWarpSize, kMaxThreads));
 }
+
+}  // namespace
 
 cudaError_t LaunchRmsNormBf16(const RmsNormParams& params, bool vectorized, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(params.rows));

@@ -9,11 +9,6 @@
 
 namespace egmla::ops::cuda {
 
-// Threads per block (one block per row) for a row of `width` elements taken `elements_per_thread`
-// at a time: a multiple of 32 in [32, 512], a function of the width alone, so every row's
-// reduction order is the same whatever the number of rows (DESIGN §4 batch invariance).
-int RmsNormThreadsPerBlock(int64_t width, int elements_per_thread);
-
 // Queues the kernel on `stream` and returns cudaGetLastError(). `vectorized` reads and writes 8
 // elements (16 bytes) at a time.
 // REQUIRES: the params are valid (RmsNormBf16 checks), rows in [1, 2^31 - 1]; when vectorized,

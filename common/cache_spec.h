@@ -1,7 +1,7 @@
 // What one token stores in the KV cache (DESIGN §3.2, §4). model/ builds it from the config;
 // kvcache/ sizes its pools from it and never sees the model.
-#ifndef EGMLA_KVCACHE_CACHE_SPEC_H_
-#define EGMLA_KVCACHE_CACHE_SPEC_H_
+#ifndef EGMLA_COMMON_CACHE_SPEC_H_
+#define EGMLA_COMMON_CACHE_SPEC_H_
 
 #include <cstdint>
 
@@ -27,4 +27,4 @@ struct CacheSpec {
 
 }  // namespace egmla
 
-#endif  // EGMLA_KVCACHE_CACHE_SPEC_H_
+#endif  // EGMLA_COMMON_CACHE_SPEC_H_
