@@ -18,12 +18,12 @@
 #include "absl/base/thread_annotations.h"
 #include "engine/engine_stats.h"
 #include "engine/request_output.h"
-#include "model/detokenizer.h"
+#include "engine/stop_sequences.h"
 #include "model/model.h"
 #include "model/model_runner.h"
-#include "model/stop_sequences.h"
-#include "model/tokenizer.h"
 #include "scheduler/scheduler.h"
+#include "tokenizer/detokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace egmla {
 

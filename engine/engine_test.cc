@@ -12,10 +12,10 @@
 #include "engine/collecting_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "model/detokenizer.h"
 #include "model/sampler.h"
 #include "model/test_models.h"
-#include "model/tokenizer.h"
+#include "tokenizer/detokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace egmla {
 namespace {

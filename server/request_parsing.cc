@@ -6,7 +6,7 @@
 #include "common/status.h"
 #include "egmla/internal/request_strings.pb.h"
 #include "grpcpp/support/slice.h"
-#include "model/tokenizer_utf8.h"
+#include "tokenizer/tokenizer_utf8.h"
 
 namespace egmla {
 namespace {

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "common/sampling_params.h"
 #include "egmla/v1/generation.pb.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace egmla {
 

@@ -9,7 +9,6 @@
 #include "engine/engine.h"
 #include "grpcpp/server.h"
 #include "model/model.h"
-#include "model/tokenizer.h"
 #include "server/generation_service.h"
 #include "server/http/http_server.h"
 #include "server/listener.h"
@@ -17,6 +16,7 @@
 #include "server/metrics.h"
 #include "server/server_options.h"
 #include "server/service_context.h"
+#include "tokenizer/tokenizer.h"
 
 namespace egmla {
 

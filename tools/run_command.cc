@@ -15,7 +15,7 @@
 #include "engine/engine.h"
 #include "kvcache/capacity.h"
 #include "model/model.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 #include "tools/token_ids.h"

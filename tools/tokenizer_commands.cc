@@ -3,7 +3,7 @@
 
 #include "absl/strings/str_join.h"
 #include "common/status.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 #include "tools/token_ids.h"
