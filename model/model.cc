@@ -14,6 +14,11 @@ namespace egmla {
 absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& dir,
                                                    const ModelOptions& options) {
   EGMLA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(dir + "/config.json"));
+  return Load(dir, std::move(config), options);
+}
+
+absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& dir, ModelConfig config,
+                                                   const ModelOptions& options) {
   EGMLA_ASSIGN_OR_RETURN(CheckpointTensors tensors, CheckpointTensors::Open(dir));
   EGMLA_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::Bind(config, tensors.tensors()));
   return FromWeights(std::move(config), std::move(weights), options);

@@ -34,6 +34,10 @@ class Model {
   // Loads `dir` (config.json + safetensors). Errors name the file, field or tensor at fault.
   static absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& dir,
                                                      const ModelOptions& options = {});
+  // The same with `dir`'s config.json already loaded (LoadModelConfig), so that a caller that
+  // read it first does not parse it twice.
+  static absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& dir, ModelConfig config,
+                                                     const ModelOptions& options = {});
   static absl::StatusOr<std::unique_ptr<Model>> FromWeights(ModelConfig config,
                                                             ModelWeights weights,
                                                             const ModelOptions& options = {});

@@ -138,7 +138,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   // The model.
   EGMLA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(o.model_dir + "/config.json"));
   EGMLA_ASSIGN_OR_RETURN(GateMode gate_mode, ChooseGateMode(o, config));
-  EGMLA_ASSIGN_OR_RETURN(server->model_, Model::Load(o.model_dir, {.gate_mode = gate_mode}));
+  EGMLA_ASSIGN_OR_RETURN(server->model_,
+                         Model::Load(o.model_dir, config, {.gate_mode = gate_mode}));
   const Model& model = *server->model_;
   EGMLA_ASSIGN_OR_RETURN(server->tokenizer_, LoadModelTokenizer(o.model_dir));
   const Tokenizer* tokenizer = server->tokenizer_.get();
