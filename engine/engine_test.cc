@@ -243,13 +243,20 @@ TEST(EngineTest, StreamsTextWithATokenizer) {
   EXPECT_EQ(StreamedText(outputs), ReferenceText(*t.tokenizer, ids));
 }
 
-TEST(EngineTest, StopSequenceSplitAcrossTokensEndsTheRequestAndCutsTheText) {
+// An engine over the text model, and the greedy run of a fixed prompt computed alone: what the
+// stop-sequence tests cut.
+class EngineStopSequenceTest : public ::testing::Test {
+ protected:
   TextModel t = MakeTextModel();
-  Engine engine(*t.model, {.block_size = 4, .num_blocks = 64}, nullptr, t.tokenizer.get());
-  const std::vector<int32_t> prompt = *t.tokenizer->Encode("Everyone is permitted to copy");
-  const SamplingParams greedy{.temperature = 0.0f};
-  const std::vector<int32_t> free_run = Alone(*t.model, prompt, greedy, 40);
-  const std::string free_text = ReferenceText(*t.tokenizer, free_run);
+  Engine engine{*t.model, SchedulerConfig{.block_size = 4, .num_blocks = 64}, nullptr,
+                t.tokenizer.get()};
+  std::vector<int32_t> prompt = *t.tokenizer->Encode("Everyone is permitted to copy");
+  SamplingParams greedy{.temperature = 0.0f};
+  std::vector<int32_t> free_run = Alone(*t.model, prompt, greedy, 40);
+  std::string free_text = ReferenceText(*t.tokenizer, free_run);
+};
+
+TEST_F(EngineStopSequenceTest, SplitAcrossTokensEndsTheRequestAndCutsTheText) {
   // A stop string that ends inside a later token's text and starts in an earlier one.
   std::string prefix_text;
   size_t boundary = 0;  // byte offset where token 10's text starts
@@ -275,13 +282,7 @@ TEST(EngineTest, StopSequenceSplitAcrossTokensEndsTheRequestAndCutsTheText) {
 
 // Issue 14: a stop sequence completed by the token that also reaches max_tokens ends the
 // request with STOP_SEQUENCE (it used to say LENGTH while the text was cut and matched_stop set).
-TEST(EngineTest, AStopSequenceMatchedOnTheLastAllowedTokenWins) {
-  TextModel t = MakeTextModel();
-  Engine engine(*t.model, {.block_size = 4, .num_blocks = 64}, nullptr, t.tokenizer.get());
-  const std::vector<int32_t> prompt = *t.tokenizer->Encode("Everyone is permitted to copy");
-  const SamplingParams greedy{.temperature = 0.0f};
-  const std::vector<int32_t> free_run = Alone(*t.model, prompt, greedy, 40);
-  const std::string free_text = ReferenceText(*t.tokenizer, free_run);
+TEST_F(EngineStopSequenceTest, MatchedOnTheLastAllowedTokenItWins) {
   // The first k >= 8 whose streamed text starts with a printable byte, after text that ends
   // with one, where these two bytes first occur in the text right at that boundary.
   StreamingDetokenizer detokenizer(*t.tokenizer);
