@@ -30,6 +30,7 @@
 #include "model/model.h"
 #include "model/random_model.h"
 #include "model/tensor_names.h"
+#include "model/test_models.h"
 #include "nlohmann/json.hpp"
 
 namespace egmla {
@@ -61,12 +62,8 @@ std::unique_ptr<Model> RandomModel(const std::string& config_path, int layers) {
     std::exit(1);
   }
   const auto weights = RandomWeights(*config, 1);
-  std::map<std::string, TensorView> views;
-  for (const TensorSpec& spec : ExpectedTensors(*config)) {
-    views[spec.name] = {
-        .data = weights.at(spec.name).data(), .dtype = DType::kF32, .shape = spec.shape};
-  }
-  absl::StatusOr<ModelWeights> bound = ModelWeights::Bind(*config, views);
+  absl::StatusOr<ModelWeights> bound =
+      ModelWeights::Bind(*config, testing::F32Views(*config, weights));
   absl::StatusOr<std::unique_ptr<Model>> model =
       bound.ok() ? Model::FromWeights(*config, *std::move(bound)) : bound.status();
   if (!model.ok()) {
@@ -75,15 +72,6 @@ std::unique_ptr<Model> RandomModel(const std::string& config_path, int layers) {
   }
   return *std::move(model);
 }
-
-// Marks the slice's first `n` positions as its prompt, where SequenceSlice has num_prompt (the
-// bench also builds against the code from before the field, for the "before" figures).
-template <typename Slice>
-auto PromptLength(Slice& slice, int64_t n) -> decltype(slice.num_prompt, void()) {
-  slice.num_prompt = n;
-}
-template <typename Slice>
-void PromptLength(Slice& /*slice*/, ...) {}
 
 // `batch` sequences whose contiguous caches hold `context` random tokens each.
 struct Caches {
@@ -144,9 +132,11 @@ double PrefillMs(const Model& model, int64_t tokens) {
   for (int64_t i = 0; i < tokens; ++i) {
     input.token_ids.push_back(static_cast<int32_t>(rng() % model.config().vocab_size));
   }
-  SequenceSlice slice{.first_row = 0, .num_new = tokens, .num_past = 0, .storage = &c.storage[0]};
-  PromptLength(slice, tokens);
-  input.sequences.push_back(slice);
+  input.sequences.push_back({.first_row = 0,
+                             .num_new = tokens,
+                             .num_past = 0,
+                             .storage = &c.storage[0],
+                             .num_prompt = tokens});
   input.logit_rows = {tokens - 1};
   const auto start = Clock::now();
   if (!model.ForwardBatch(input).ok()) std::exit(2);

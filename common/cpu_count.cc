@@ -4,19 +4,18 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 #include <string>
+
+#include "common/regular_file.h"
 
 namespace egmla {
 namespace {
 
+// The file's text, or nullopt when it cannot be read (no such cgroup file).
 std::optional<std::string> ReadSmallFile(const char* path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  absl::StatusOr<std::string> text = ReadRegularFile(path);
+  return text.ok() ? std::optional<std::string>(*std::move(text)) : std::nullopt;
 }
 
 // cgroup v1: cpu.cfs_quota_us (-1 = none) over cpu.cfs_period_us.

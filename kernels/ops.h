@@ -66,8 +66,6 @@ void SiluMul(const float* gate,  // [n]
 void SoftmaxInPlace(float* x,  // [n]
                     int64_t n);
 
-// Dot product, fp32, in the fixed order of kernels/cpu/vec.h.
-float Dot(const float* a, const float* b, int64_t n);
 
 }  // namespace egmla::ops
 

@@ -26,13 +26,13 @@ struct PartialView {
   float* acc;  // [heads, d_v]
 };
 
-// Partials of rows [r0, r1) × heads [h0, h1) over key block `block`; row t's partial lives at
+// Partials of rows [r0, r1), all heads, over key block `block`; row t's partial lives at
 // partial(t). `scores` is scratch.
 template <typename PartialFn>
-void BlockPartials(const HeadAttentionParams& p, int64_t r0, int64_t r1, int64_t h0, int64_t h1,
-                   int64_t block, PartialFn partial, std::vector<float>& scores) {
+void BlockPartials(const HeadAttentionParams& p, int64_t r0, int64_t r1, int64_t block,
+                   PartialFn partial, std::vector<float>& scores) {
   const ops::VecOps& vec = ops::Vec();
-  const int64_t heads = h1 - h0, j0 = block * kKeyBlock;
+  const int64_t heads = p.num_heads, j0 = block * kKeyBlock;
   const int64_t j1 = std::min(j0 + kKeyBlock, p.num_past + r1);  // the last row sees the most
   const int64_t width = j1 - j0;
   scores.resize((r1 - r0) * heads * width + 2 * heads);
@@ -40,10 +40,10 @@ void BlockPartials(const HeadAttentionParams& p, int64_t r0, int64_t r1, int64_t
   float* part_b = part_a + heads;                             // [heads]
   auto row_scores = [&](int64_t i) { return scores.data() + (i - r0) * heads * width; };
   for (int64_t j = j0; j < j1; ++j) {
-    const float* ka = p.key_a[j] + h0 * p.key_a_head_stride;
-    const float* kb = p.d_b > 0 ? p.key_b[j] + h0 * p.key_b_head_stride : nullptr;
+    const float* ka = p.key_a[j];
+    const float* kb = p.d_b > 0 ? p.key_b[j] : nullptr;
     for (int64_t i = std::max(r0, j - p.num_past); i < r1; ++i) {  // rows that see key j
-      const float* qi = p.q + i * p.q_row_stride + h0 * p.q_head_stride;
+      const float* qi = p.q + i * p.q_row_stride;
       float* s = row_scores(i) + (j - j0);  // head h at s[h * width]
       vec.dots(qi, p.q_head_stride, ka, p.key_a_head_stride, heads, p.d_a, part_a);
       if (kb != nullptr) {
@@ -73,15 +73,8 @@ void BlockPartials(const HeadAttentionParams& p, int64_t r0, int64_t r1, int64_t
   for (int64_t i = r0; i < r1; ++i) {
     const int64_t seen = std::min(j1, p.num_past + i + 1) - j0;
     if (seen <= 0) continue;
-    if (h0 == 0) {
-      vec.weighted_rows(row_scores(i), 1, width, p.value + j0, p.value_head_stride, seen, heads,
-                        p.d_v, partial(i).acc, p.d_v);
-    } else {
-      for (int64_t j = j0; j < j0 + seen; ++j) {
-        vec.axpys(row_scores(i) + (j - j0), width, p.value[j] + h0 * p.value_head_stride,
-                  p.value_head_stride, heads, p.d_v, partial(i).acc, p.d_v);
-      }
-    }
+    vec.weighted_rows(row_scores(i), 1, width, p.value + j0, p.value_head_stride, seen, heads,
+                      p.d_v, partial(i).acc, p.d_v);
   }
 }
 
@@ -105,11 +98,10 @@ PartialView ViewOf(float* base, int64_t heads, int64_t d_v) {
   return {.m = base, .l = base + heads, .acc = base + 2 * heads};
 }
 
-// out[row i, heads h0..] = state.acc / state.l.
-void Normalize(const HeadAttentionParams& p, int64_t i, int64_t h0, int64_t heads,
-               const PartialView& state) {
-  float* out = p.out + i * p.out_row_stride + h0 * p.d_v;
-  for (int64_t h = 0; h < heads; ++h) {
+// out[row i] = state.acc / state.l, head by head.
+void Normalize(const HeadAttentionParams& p, int64_t i, const PartialView& state) {
+  float* out = p.out + i * p.out_row_stride;
+  for (int64_t h = 0; h < p.num_heads; ++h) {
     const float inv = 1.0f / state.l[h];
     for (int64_t e = 0; e < p.d_v; ++e) out[h * p.d_v + e] = state.acc[h * p.d_v + e] * inv;
   }
@@ -140,10 +132,10 @@ void AttendHeads(const HeadAttentionParams& p) {
         };
         const int64_t last_block = (p.num_past + r1 - 1) / kKeyBlock;
         for (int64_t block = 0; block <= last_block; ++block) {
-          BlockPartials(p, r0, r1, 0, heads, block, partial, scores);
+          BlockPartials(p, r0, r1, block, partial, scores);
           for (int64_t i = r0; i < r1; ++i) Fold(state(i), partial(i), heads, p.d_v);
         }
-        for (int64_t i = r0; i < r1; ++i) Normalize(p, i, 0, heads, state(i));
+        for (int64_t i = r0; i < r1; ++i) Normalize(p, i, state(i));
       }
     };
     if (parallel) {
@@ -167,8 +159,7 @@ void AttendHeads(const HeadAttentionParams& p) {
       const int64_t r0 = tile * kRowTile, r1 = std::min(p.num_new, r0 + kRowTile);
       if (block * kKeyBlock >= p.num_past + r1) continue;  // no row of the tile sees it
       BlockPartials(
-          p, r0, r1, 0, heads, block, [&](int64_t i) { return partial_of(tile, block, i); },
-          scores);
+          p, r0, r1, block, [&](int64_t i) { return partial_of(tile, block, i); }, scores);
     }
   });
   std::vector<float> state_buffer(part_size);
@@ -181,7 +172,7 @@ void AttendHeads(const HeadAttentionParams& p) {
       for (int64_t block = 0; block <= last_block; ++block) {
         Fold(state, partial_of(tile, block, i), heads, p.d_v);
       }
-      Normalize(p, i, 0, heads, state);
+      Normalize(p, i, state);
     }
   }
 }

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_threads.h"
-#include "kernels/cpu/vec.h"
 #include "kernels/ops.h"
 
 namespace egmla::ops {
@@ -90,12 +89,6 @@ void SoftmaxInPlace(float* x, int64_t n) {
   }
   const float inv = static_cast<float>(1.0 / sum);
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
-
-float Dot(const float* a, const float* b, int64_t n) {
-  float out = 0.0f;
-  Vec().dots(a, 0, b, 0, 1, n, &out);
-  return out;
 }
 
 }  // namespace egmla::ops

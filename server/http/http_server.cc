@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <exception>
 #include <optional>
 #include <thread>
 
@@ -80,7 +79,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     HttpResponse response;
     try {
       response = state_->handler(request);
-    } catch (const std::exception& e) {
+    } catch (...) {
       response = {.status = 500, .body = ReasonlessBody(500)};
     }
     Write(std::move(response), message.method() == http::verb::head, message.keep_alive(),
@@ -170,7 +169,7 @@ class HttpServer::Impl {
 
   void Run() {
     Accept();
-    for (int i = 0; i < std::max(1, state_.options.num_threads); ++i) {
+    for (int i = 0; i < state_.options.num_threads; ++i) {
       threads_.emplace_back([io = io_.get()] { io->run(); });
     }
   }
