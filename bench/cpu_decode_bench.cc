@@ -1,8 +1,12 @@
-// CPU decode-step and prefill times (issue 13): the bundled model, and two layers of the paper's
-// Base shapes (MHA, MLA-kv256, EG-MLA-kv64), at several contexts and batch sizes, alone and
-// beside a busy process pinned to one core. Prints one Markdown table (docs/perf.md).
+// CPU decode-step and prefill times (issues 13, 15): the bundled model, and two layers of the
+// paper's Base shapes (MHA, MLA-kv256, EG-MLA-kv64), at several contexts and batch sizes, alone
+// and beside a busy process pinned to one core; then the EG-MLA decode table: one decode step of
+// MLA-kv256, EG-MLA-kv64 recompute, EG-MLA-kv64 grouped and MHA at contexts 512 / 2K / 8K, batch
+// 1 and 8, the cached token ids taken from English text (the GPT-2 tokenizer of tests/data over
+// /usr/share/common-licenses) or uniformly random (the worst case for grouping), with the
+// measured distinct-id fraction U/T. Prints Markdown tables (docs/perf.md).
 //
-//   cpu_decode_bench [--repo DIR] [--iters N] [--quick]
+//   cpu_decode_bench [--repo DIR] [--iters N] [--quick] [--only decode|egmla]
 //
 // A decode step is Model::ForwardBatch of one new token per sequence over caches already
 // holding `context` tokens (filled with random rows: the time does not depend on the values),
@@ -31,7 +35,9 @@
 #include "model/random_model.h"
 #include "model/tensor_names.h"
 #include "model/test_models.h"
+#include "model/token_groups.h"
 #include "nlohmann/json.hpp"
+#include "tokenizer/tokenizer.h"
 
 namespace egmla {
 namespace {
@@ -51,11 +57,12 @@ std::string ReadText(const std::string& path) {
 }
 
 // A random-weight model of `config_path` with `layers` layers (0 = as configured) and room for
-// 4,096 positions.
-std::unique_ptr<Model> RandomModel(const std::string& config_path, int layers) {
+// 8,200 positions.
+std::unique_ptr<Model> RandomModel(const std::string& config_path, int layers,
+                                   const ModelOptions& options = {}) {
   nlohmann::json json = nlohmann::json::parse(ReadText(config_path));
   if (layers > 0) json["num_hidden_layers"] = layers;
-  json["max_position_embeddings"] = 4096;
+  json["max_position_embeddings"] = 8200;
   absl::StatusOr<ModelConfig> config = ParseModelConfig(json.dump());
   if (!config.ok()) {
     std::cerr << config_path << ": " << config.status() << "\n";
@@ -65,7 +72,7 @@ std::unique_ptr<Model> RandomModel(const std::string& config_path, int layers) {
   absl::StatusOr<ModelWeights> bound =
       ModelWeights::Bind(*config, testing::F32Views(*config, weights));
   absl::StatusOr<std::unique_ptr<Model>> model =
-      bound.ok() ? Model::FromWeights(*config, *std::move(bound)) : bound.status();
+      bound.ok() ? Model::FromWeights(*config, *std::move(bound), options) : bound.status();
   if (!model.ok()) {
     std::cerr << config_path << ": " << model.status() << "\n";
     std::exit(1);
@@ -79,10 +86,13 @@ struct Caches {
   std::vector<KvStorage> storage;
 };
 
-Caches FillCaches(const Model& model, int64_t batch, int64_t context, std::mt19937& rng) {
+// Sequence b's cached ids: `ids` from offset b * ids.size() / batch (wrapping), or random.
+Caches FillCaches(const Model& model, int64_t batch, int64_t context, std::mt19937& rng,
+                  const std::vector<int32_t>& ids = {}) {
   const CacheSpec spec = model.cache_spec();
   const int64_t width = spec.elements_per_token_per_layer;
   std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> rstd(0.5f, 2.0f);
   Caches c;
   c.caches.resize(batch);
   c.storage.resize(batch);
@@ -95,23 +105,48 @@ Caches FillCaches(const Model& model, int64_t batch, int64_t context, std::mt199
       c.storage[b].layers.push_back(layer.data());
     }
     cache.token_ids.resize(context + 1);
-    for (int32_t& id : cache.token_ids)
-      id = static_cast<int32_t>(rng() % model.config().vocab_size);
-    if (model.keeps_token_ids()) c.storage[b].token_ids = cache.token_ids.data();
+    const size_t offset = ids.empty() ? 0 : b * ids.size() / batch;
+    for (size_t j = 0; j < cache.token_ids.size(); ++j) {
+      cache.token_ids[j] = ids.empty() ? static_cast<int32_t>(rng() % model.config().vocab_size)
+                                       : ids[(offset + j) % ids.size()];
+    }
+    if (!model.keeps_token_ids()) continue;
+    c.storage[b].token_ids = cache.token_ids.data();
+    cache.groups.Append(cache.token_ids);
+    cache.ln_stats.resize(model.config().num_hidden_layers);
+    for (std::vector<float>& stats : cache.ln_stats) {
+      stats.resize((context + 1) * 2);
+      for (size_t k = 0; k < stats.size(); k += 2) {
+        stats[k] = normal(rng);
+        stats[k + 1] = rstd(rng);
+      }
+      c.storage[b].ln_stats.push_back(stats.data());
+    }
   }
   return c;
 }
 
-// Median milliseconds of one decode step (batch × 1 token at `context`).
-double DecodeStepMs(const Model& model, int64_t batch, int64_t context, int iters) {
+// Median milliseconds of one decode step (batch × 1 token at `context`); the cached ids as
+// FillCaches takes them, the new token the id that follows. `distinct` gets the mean U/T.
+double DecodeStepMs(const Model& model, int64_t batch, int64_t context, int iters,
+                    const std::vector<int32_t>& ids = {}, double* distinct = nullptr) {
   std::mt19937 rng(7);
-  Caches c = FillCaches(model, batch, context, rng);
+  Caches c = FillCaches(model, batch, context, rng, ids);
   BatchInput input;
+  double u_over_t = 0;
   for (int64_t b = 0; b < batch; ++b) {
-    input.token_ids.push_back(static_cast<int32_t>(rng() % model.config().vocab_size));
-    input.sequences.push_back(
-        {.first_row = b, .num_new = 1, .num_past = context, .storage = &c.storage[b]});
+    SequenceCache& cache = c.caches[b];
+    input.token_ids.push_back(cache.token_ids[context]);
+    input.sequences.push_back({.first_row = b,
+                               .num_new = 1,
+                               .num_past = context,
+                               .storage = &c.storage[b],
+                               .groups = model.keeps_token_ids() ? &cache.groups : nullptr});
+    TokenGroups groups;
+    groups.Append(cache.token_ids);
+    u_over_t += static_cast<double>(groups.num_distinct()) / groups.num_tokens() / batch;
   }
+  if (distinct != nullptr) *distinct = u_over_t;
   std::vector<double> ms;
   for (int i = 0; i < iters + 1; ++i) {
     const auto start = Clock::now();
@@ -153,14 +188,22 @@ double DenseFlopsPerToken(const ModelConfig& c) {
   return 2 * params;
 }
 
-// Attention FLOPs per new token at `context` (DESIGN §6), all layers.
-double AttentionFlopsPerToken(const ModelConfig& c, int64_t context) {
+// Attention FLOPs per new token at `context` (DESIGN §6), all layers; for the grouped EG-MLA
+// decode (EGMLA_DECODE.md §2) with `distinct` = U/T of the context.
+double AttentionFlopsPerToken(const ModelConfig& c, int64_t context, EgMlaDecode decode,
+                              double distinct) {
   const double n_h = static_cast<double>(c.num_attention_heads), L = c.num_hidden_layers;
   const double ctx = static_cast<double>(context);
   if (!c.is_latent()) return L * 4 * n_h * static_cast<double>(c.head_dim) * ctx;
   const double d_c = static_cast<double>(c.kv_lora_rank), d_r = c.qk_rope_head_dim;
   const double kv = static_cast<double>(c.qk_nope_head_dim + c.v_head_dim);
-  if (c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected) {
+  const bool up_projected = c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected;
+  if (up_projected && decode == EgMlaDecode::kGrouped) {
+    // Per token: the latent score dot, the rope dot, the latent accumulation; per distinct id:
+    // q̃ (d_nope × d_c) and W_UV (d_v × d_c) per head.
+    return L * (ctx * n_h * 2 * (2 * d_c + d_r) + distinct * ctx * n_h * 2 * kv * d_c);
+  }
+  if (up_projected) {
     // Recompute K and V of every visible token, then attend in the head dimension.
     return L * ctx * (2 * d_c * n_h * kv + 2 * n_h * (c.qk_nope_head_dim + d_r + c.v_head_dim));
   }
@@ -181,6 +224,75 @@ pid_t StartBusyProcess() {
   return pid;
 }
 
+// English text as GPT-2 ids: the licenses Debian ships, tokenized; empty (with a message) when
+// the tokenizer or the text is missing.
+std::vector<int32_t> EnglishTextIds(const std::string& repo) {
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
+      LoadTokenizer(repo + "/tests/data/tokenizers/gpt2_tokenizer.json");
+  if (!tokenizer.ok()) {
+    std::cerr << tokenizer.status() << "\n";
+    return {};
+  }
+  std::string text;
+  for (const char* name : {"GPL-3", "GPL-2", "LGPL-2.1", "Apache-2.0", "GFDL-1.3", "MPL-2.0",
+                           "Artistic", "LGPL-3", "CC0-1.0"}) {
+    text += ReadText(std::string("/usr/share/common-licenses/") + name);
+  }
+  absl::StatusOr<std::vector<int32_t>> ids = (*tokenizer)->Encode(text);
+  if (!ids.ok()) {
+    std::cerr << ids.status() << "\n";
+    return {};
+  }
+  return *std::move(ids);
+}
+
+// Issue 15's table: one decode step of two layers of the paper's Base shapes.
+void EgMlaDecodeTable(const std::string& repo, int iters, bool quick) {
+  const std::vector<int32_t> text = EnglishTextIds(repo);
+  std::vector<Case> cases;
+  cases.push_back({"MLA-kv256", RandomModel(repo + "/configs/paper-base/mla-kv256.json", 2)});
+  cases.push_back(
+      {"EG-MLA-kv64 recompute", RandomModel(repo + "/configs/paper-base/egmla-kv64.json", 2,
+                                            {.eg_mla_decode = EgMlaDecode::kRecompute})});
+  cases.push_back(
+      {"EG-MLA-kv64 grouped", RandomModel(repo + "/configs/paper-base/egmla-kv64.json", 2,
+                                          {.eg_mla_decode = EgMlaDecode::kGrouped})});
+  cases.push_back({"MHA", RandomModel(repo + "/configs/paper-base/mha.json", 2)});
+  std::printf("\n%zu English text tokens (GPT-2 BPE); gate mode table\n\n", text.size());
+  std::printf("| context | batch | cached ids | U/T | model | step ms | GFLOP/s |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (int64_t context : {int64_t{512}, int64_t{2048}, int64_t{8192}}) {
+    for (int64_t batch : {int64_t{1}, int64_t{8}}) {
+      if (quick && (batch == 8 || context == 8192)) continue;
+      // Fewer steps where one takes long: the recompute path at 8K is seconds per step.
+      const int steps = std::max(1, static_cast<int>(iters * 512 / context));
+      for (const bool english : {true, false}) {
+        if (english && text.empty()) continue;
+        for (const Case& c : cases) {
+          const bool ids_matter = c.model->keeps_token_ids();
+          if (!english && !ids_matter) continue;  // MLA and MHA do not read ids
+          double distinct = 0;
+          std::mt19937 rng(3);
+          std::vector<int32_t> random_ids(text.size() > 0 ? text.size() : 65536);
+          for (int32_t& id : random_ids) id = static_cast<int32_t>(rng() % 50257);
+          const double ms =
+              DecodeStepMs(*c.model, batch, context, steps, english ? text : random_ids, &distinct);
+          const ModelConfig& cfg = c.model->config();
+          const double flops =
+              static_cast<double>(batch) *
+              (DenseFlopsPerToken(cfg) +
+               AttentionFlopsPerToken(cfg, context, c.model->options().eg_mla_decode, distinct));
+          std::printf("| %lld | %lld | %s | %.2f | %s | %.2f | %.1f |\n",
+                      static_cast<long long>(context), static_cast<long long>(batch),
+                      english ? "English" : "random", distinct, c.name.c_str(), ms,
+                      flops / (ms * 1e6));
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace egmla
 
@@ -189,6 +301,7 @@ int main(int argc, char** argv) {
   std::string repo = ".";
   int iters = 20;
   bool quick = false;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--repo" && i + 1 < argc) {
@@ -197,10 +310,18 @@ int main(int argc, char** argv) {
       iters = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--quick") {
       quick = true;
+    } else if (arg == "--only" && i + 1 < argc &&
+               (std::string(argv[i + 1]) == "decode" || std::string(argv[i + 1]) == "egmla")) {
+      only = argv[++i];
     } else {
-      std::cerr << "usage: cpu_decode_bench [--repo DIR] [--iters N] [--quick]\n";
+      std::cerr << "usage: cpu_decode_bench [--repo DIR] [--iters N] [--quick] "
+                   "[--only decode|egmla]\n";
       return 1;
     }
+  }
+  if (only == "egmla") {
+    EgMlaDecodeTable(repo, iters, quick);
+    return 0;
   }
   std::vector<Case> cases;
   {
@@ -231,8 +352,10 @@ int main(int argc, char** argv) {
         kill(busy, SIGKILL);
         waitpid(busy, nullptr, 0);
         const ModelConfig& cfg = c.model->config();
-        const double flops = static_cast<double>(batch) *
-                             (DenseFlopsPerToken(cfg) + AttentionFlopsPerToken(cfg, context));
+        const double flops =
+            static_cast<double>(batch) *
+            (DenseFlopsPerToken(cfg) +
+             AttentionFlopsPerToken(cfg, context, c.model->options().eg_mla_decode, 1.0));
         std::printf("| %s | %lld | %lld | %.3f | %.1f | %.3f |\n", c.name.c_str(),
                     static_cast<long long>(context), static_cast<long long>(batch), alone,
                     flops / (alone * 1e6), beside);
@@ -246,5 +369,6 @@ int main(int argc, char** argv) {
     std::printf("| %s | %.0f |\n", c.name.c_str(), PrefillMs(*c.model, 2000));
     std::fflush(stdout);
   }
+  if (only.empty()) EgMlaDecodeTable(repo, iters, quick);
   return 0;
 }

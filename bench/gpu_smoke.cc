@@ -20,12 +20,12 @@
 #include "absl/status/statusor.h"
 #include "common/dtype.h"
 #include "common/status.h"
-#include "kernels/cuda/blas_handle.h"
-#include "kernels/cuda/cuda_status.h"
-#include "kernels/cuda/device.h"
-#include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/ops_cuda.h"
-#include "kernels/cuda/stream.h"
+#include "kernels/cuda/runtime/blas_handle.h"
+#include "kernels/cuda/runtime/cuda_status.h"
+#include "kernels/cuda/runtime/device.h"
+#include "kernels/cuda/runtime/device_buffer.h"
+#include "kernels/cuda/runtime/stream.h"
 
 namespace egmla::cuda {
 namespace {

@@ -24,12 +24,18 @@ struct NewRequestData {
 
 // One request's work in a step: compute `token_ids` at positions
 // [num_computed_tokens, num_computed_tokens + token_ids.size()), reading the cache of the
-// positions before and writing the new ones, all through `block_table`.
+// positions before and writing the new ones, all through the request's block table.
+//
+// The runner keeps each request's block table (as vLLM v1's CachedRequestData): it starts empty
+// when the request arrives in new_requests, and every step appends `new_block_ids`, so a running
+// request sends only the blocks allocated since its last step (a GPU runner updates its device
+// tables by those). Blocks are never removed but by finished_ids.
 struct ScheduledRequest {
   RequestId request_id = 0;
-  std::vector<int32_t> token_ids;    // [num_new] tokens to compute this step
-  int64_t num_computed_tokens = 0;   // tokens already in the cache (first new position)
-  std::vector<BlockId> block_table;  // [>= ceil((num_computed + num_new) / block_size)]
+  std::vector<int32_t> token_ids;      // [num_new] tokens to compute this step
+  int64_t num_computed_tokens = 0;     // tokens already in the cache (first new position)
+  std::vector<BlockId> new_block_ids;  // appended to the table; then the table covers
+                                       // ceil((num_computed + num_new) / block_size) blocks
   // True when this chunk ends at the last known token: the runner samples the next token.
   bool sample = false;
 };

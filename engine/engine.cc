@@ -11,15 +11,27 @@ double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+SchedulerConfig WithCacheOf(SchedulerConfig config, const Executor& executor) {
+  config.num_blocks = executor.num_blocks();
+  config.block_size = static_cast<int32_t>(executor.block_size());
+  return config;
+}
+
+int64_t ContextLimit(const Executor& executor, int64_t configured) {
+  int64_t limit = executor.model_config().max_position_embeddings;
+  if (configured > 0) limit = std::min(limit, configured);
+  return std::min(limit, executor.num_blocks() * executor.block_size());
+}
+
 }  // namespace
 
-Engine::Engine(const Model& model, const SchedulerConfig& config, EngineObserver* observer,
-               const Tokenizer* tokenizer)
-    : model_(model),
+Engine::Engine(std::unique_ptr<Executor> executor, const EngineConfig& config,
+               EngineObserver* observer, const Tokenizer* tokenizer)
+    : executor_(std::move(executor)),
+      max_context_tokens_(ContextLimit(*executor_, config.max_context_tokens)),
       observer_(observer),
       tokenizer_(tokenizer),
-      scheduler_(config),
-      runner_(model, config.num_blocks, config.block_size),
+      scheduler_(WithCacheOf(config.scheduler, *executor_)),
       thread_([this] { Loop(); }) {}
 
 Engine::~Engine() {
@@ -88,12 +100,9 @@ bool Engine::DrainInbox(bool wait) {
   for (Submission& s : submissions) {
     EngineRequest& r = s.request;
     StoppingParams stopping = r.stopping;
-    const std::vector<int64_t>& eos = model_.config().eos_token_ids;
+    const std::vector<int64_t>& eos = executor_->model_config().eos_token_ids;
     stopping.eos_token_ids.assign(eos.begin(), eos.end());
-    if (stopping.max_context_tokens <= 0 ||
-        stopping.max_context_tokens > model_.config().max_position_embeddings) {
-      stopping.max_context_tokens = model_.config().max_position_embeddings;
-    }
+    stopping.max_context_tokens = max_context_tokens_;
     std::optional<StopSequenceMatcher> stop_sequences;
     if (!r.stop_sequences.empty()) {
       absl::StatusOr<StopSequenceMatcher> matcher =
@@ -152,13 +161,13 @@ void Engine::Step() {
   if (scheduled.requests.empty()) {
     // Nothing fits right now (every waiting request needs blocks that running ones hold);
     // deliver any finished ids to the runner and wait for a change rather than spin.
-    if (!scheduled.finished_ids.empty()) (void)runner_.Execute(scheduled);
+    if (!scheduled.finished_ids.empty()) (void)executor_->Execute(scheduled);
     PublishStats();
     std::unique_lock<std::mutex> lock(mu_);
     wake_.wait_for(lock, std::chrono::milliseconds(5));
     return;
   }
-  absl::StatusOr<ModelRunnerOutput> executed = runner_.Execute(scheduled);
+  absl::StatusOr<ModelRunnerOutput> executed = executor_->Execute(scheduled);
   ModelRunnerOutput output;
   if (executed.ok()) {
     output = *std::move(executed);

@@ -19,8 +19,7 @@
 #include "engine/engine_stats.h"
 #include "engine/request_output.h"
 #include "engine/stop_sequences.h"
-#include "model/model.h"
-#include "model/model_runner.h"
+#include "runner/executor.h"
 #include "scheduler/scheduler.h"
 #include "tokenizer/detokenizer.h"
 #include "tokenizer/tokenizer.h"
@@ -38,13 +37,22 @@ struct EngineRequest {
   std::shared_ptr<OutputSink> sink;  // REQUIRES: non-null
 };
 
+struct EngineConfig {
+  // The scheduler's limits. num_blocks and block_size are ignored: the executor's cache sets them.
+  SchedulerConfig scheduler;
+  // The longest a sequence may grow, prompt included; 0 = the model's. The engine caps it by the
+  // model's max_position_embeddings and by the cache (Engine::max_context_tokens()).
+  int64_t max_context_tokens = 0;
+};
+
 class Engine {
  public:
-  // Starts the engine thread. REQUIRES: `model` (and `tokenizer`, `observer` when given) outlive
-  // the engine; config.num_blocks and config.block_size set. With a tokenizer, outputs carry
-  // streamed text and stop sequences are honoured.
-  Engine(const Model& model, const SchedulerConfig& config, EngineObserver* observer = nullptr,
-         const Tokenizer* tokenizer = nullptr);
+  // Starts the engine thread. REQUIRES: `executor` non-null; `tokenizer` and `observer`, when
+  // given, outlive the engine; ValidateSchedulerConfig(config.scheduler) with the executor's
+  // cache geometry. With a tokenizer, outputs carry streamed text and stop sequences are
+  // honoured.
+  Engine(std::unique_ptr<Executor> executor, const EngineConfig& config,
+         EngineObserver* observer = nullptr, const Tokenizer* tokenizer = nullptr);
   // Stops the thread; requests still live end with FinishReason::kAborted.
   ~Engine();
   Engine(const Engine&) = delete;
@@ -64,6 +72,13 @@ class Engine {
   // completing a step or publishing a change; zero while it is idle. A wedged engine thread
   // shows here as a duration that keeps growing (the server's liveness check reads it).
   std::chrono::steady_clock::duration StalledFor() const;
+
+  // The context limit every request gets (the one place it is computed): the configured one,
+  // capped by the model's positions and the cache's tokens. Thread-safe (fixed at construction).
+  int64_t max_context_tokens() const { return max_context_tokens_; }
+  // What serves. Thread-safe: only its immutable description (info, cache_spec, geometry) may be
+  // read from other threads.
+  const Executor& executor() const { return *executor_; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -102,12 +117,12 @@ class Engine {
   void PublishStatsAndFinish();
   void AbortAll();
 
-  const Model& model_;
+  const std::unique_ptr<Executor> executor_;
+  const int64_t max_context_tokens_;
   EngineObserver* const observer_;
   const Tokenizer* const tokenizer_;
   // Engine thread only:
   Scheduler scheduler_;
-  ModelRunner runner_;
   std::unordered_map<RequestId, Live> live_;
   // Final outputs of requests that ended this step, pushed by PublishStatsAndFinish.
   std::vector<std::pair<std::shared_ptr<OutputSink>, RequestOutput>> finished_;

@@ -12,8 +12,9 @@
 #include "engine/collecting_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "model/sampler.h"
 #include "model/test_models.h"
+#include "runner/cpu/cpu_model_runner.h"
+#include "runner/sampler.h"
 #include "tokenizer/detokenizer.h"
 #include "tokenizer/tokenizer.h"
 
@@ -50,9 +51,9 @@ EngineRequest Request(std::vector<int32_t> prompt, SamplingParams sampling, int6
           .sink = std::move(sink)};
 }
 
-SchedulerConfig SmallCache(int64_t num_blocks) {
-  return {
-      .max_num_seqs = 8, .max_num_batched_tokens = 64, .block_size = 4, .num_blocks = num_blocks};
+// The engine's executor: the CPU runner with a cache of num_blocks blocks of block_size tokens.
+std::unique_ptr<Executor> Cpu(const Model& model, int64_t num_blocks, int64_t block_size = 4) {
+  return std::make_unique<CpuModelRunner>(model, num_blocks, block_size);
 }
 
 TEST(EngineTest, ConcurrentRequestsGetTheTokensTheyGetAlone) {
@@ -62,7 +63,8 @@ TEST(EngineTest, ConcurrentRequestsGetTheTokensTheyGetAlone) {
     SCOPED_TRACE(v.name);
     auto model = testing::MakeTestModel(testing::TestConfig(v));
     // Small enough that 12 requests of up to ~60 tokens preempt each other.
-    Engine engine(*model, SmallCache(40));
+    Engine engine(Cpu(*model, 40),
+                  {.scheduler = {.max_num_seqs = 8, .max_num_batched_tokens = 64}});
     struct Case {
       std::vector<int32_t> prompt;
       SamplingParams sampling;
@@ -96,7 +98,7 @@ TEST(EngineTest, ConcurrentRequestsGetTheTokensTheyGetAlone) {
 
 TEST(EngineTest, SharedPrefixIsServedFromTheCacheWithIdenticalOutput) {
   auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[3]));
-  Engine engine(*model, {.block_size = 16, .num_blocks = 64});
+  Engine engine(Cpu(*model, 64, 16), {});
   std::mt19937 rng(5);
   std::vector<int32_t> prompt = RandomIds(rng, 256);
   prompt.push_back(7);
@@ -119,7 +121,7 @@ TEST(EngineTest, ChunkedPrefillGivesTheSamePromptLogprobs) {
   const std::vector<int32_t> prompt = RandomIds(rng, 100);
   std::vector<std::vector<float>> results;
   for (int64_t budget : {16, 8192}) {
-    Engine engine(*model, {.max_num_batched_tokens = budget, .block_size = 16, .num_blocks = 32});
+    Engine engine(Cpu(*model, 32, 16), {.scheduler = {.max_num_batched_tokens = budget}});
     auto sink = std::make_shared<CollectingSink>();
     EngineRequest r = Request(prompt, {.temperature = 0.0f}, 3, sink);
     r.output_options.return_prompt_logprobs = true;
@@ -132,7 +134,7 @@ TEST(EngineTest, ChunkedPrefillGivesTheSamePromptLogprobs) {
 
 TEST(EngineTest, AbortEndsTheRequestAndFreesItsBlocks) {
   auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[0]));
-  Engine engine(*model, {.block_size = 4, .num_blocks = 200});
+  Engine engine(Cpu(*model, 200), {});
   auto sink = std::make_shared<CollectingSink>();
   const RequestId id = engine.Submit(Request({1, 2, 3}, {.temperature = 0.0f}, 400, sink));
   engine.Abort(id);
@@ -144,8 +146,7 @@ TEST(EngineTest, AbortEndsTheRequestAndFreesItsBlocks) {
 
 TEST(EngineTest, RefusesPastTheQueueLimitAndOverlongPrompts) {
   auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[1]));
-  Engine engine(*model,
-                {.max_num_seqs = 1, .max_queued_requests = 1, .block_size = 4, .num_blocks = 200});
+  Engine engine(Cpu(*model, 200), {.scheduler = {.max_num_seqs = 1, .max_queued_requests = 1}});
   auto too_long = std::make_shared<CollectingSink>();
   engine.Submit(Request(std::vector<int32_t>(512, 1), {}, 4, too_long));
   EXPECT_EQ(too_long->Wait().back().error.code(), absl::StatusCode::kInvalidArgument);
@@ -171,9 +172,63 @@ TEST(EngineTest, RefusesPastTheQueueLimitAndOverlongPrompts) {
   EXPECT_GE(refused, 1);
 }
 
+TEST(EngineTest, ContextLimitIsTheSmallestOfConfiguredModelAndCache) {
+  auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[1]));
+  const int64_t positions = model->config().max_position_embeddings;
+  EXPECT_EQ(Engine(Cpu(*model, 1000), {}).max_context_tokens(), positions);
+  EXPECT_EQ(Engine(Cpu(*model, 1000), {.max_context_tokens = positions + 5}).max_context_tokens(),
+            positions);
+  EXPECT_EQ(Engine(Cpu(*model, 2), {}).max_context_tokens(), 8);  // two blocks of four tokens
+
+  Engine engine(Cpu(*model, 64), {.max_context_tokens = 10});
+  EXPECT_EQ(engine.max_context_tokens(), 10);
+  auto sink = std::make_shared<CollectingSink>();
+  engine.Submit(Request({1, 2, 3, 4, 5, 6}, {}, 100, sink));
+  const RequestOutput last = sink->Wait().back();
+  EXPECT_EQ(last.finish_reason, FinishReason::kContextLimit);
+  EXPECT_EQ(last.completion_tokens, 4);  // 6 + 4 = the limit of 10
+}
+
+// EG-MLA's grouped decode (EGMLA_DECODE.md) through everything that moves tokens around: chunked
+// prefill, preemption (the runner's groups rebuilt) and prefix-cache hits (positions it never
+// computed). Each request's greedy tokens equal those of the recompute reference.
+TEST(EngineTest, GroupedEgMlaDecodeGivesTheRecomputeTokens) {
+  const ModelConfig config = testing::TestConfig(testing::TestVariants()[3]);
+  for (const GateMode gate : {GateMode::kTable, GateMode::kOnTheFly}) {
+    SCOPED_TRACE(gate == GateMode::kTable ? "table" : "onthefly");
+    std::vector<std::vector<int32_t>> tokens[2];
+    int64_t preemptions = 0, cached = 0;
+    for (const EgMlaDecode mode : {EgMlaDecode::kGrouped, EgMlaDecode::kRecompute}) {
+      auto model = testing::MakeTestModel(config, {.gate_mode = gate, .eg_mla_decode = mode});
+      // 24 blocks of 4 tokens for 6 requests of up to 12 + 16 tokens: some are preempted.
+      Engine engine(Cpu(*model, 24), {.scheduler = {.max_num_batched_tokens = 10}});
+      std::mt19937 rng(9);
+      const std::vector<int32_t> shared = RandomIds(rng, 8);
+      std::vector<std::shared_ptr<CollectingSink>> sinks;
+      for (int i = 0; i < 6; ++i) {
+        std::vector<int32_t> prompt = shared;  // a shared prefix of two blocks
+        for (int k = 0; k < 4; ++k) prompt.push_back(static_cast<int32_t>(rng() % 5));
+        sinks.push_back(std::make_shared<CollectingSink>());
+        engine.Submit(Request(prompt, {.temperature = 0.0f}, 16, sinks.back()));
+        if (i == 0) sinks[0]->Wait();  // the first computes the prefix the others hit
+      }
+      for (auto& sink : sinks) {
+        const RequestOutput last = sink->Wait().back();
+        ASSERT_TRUE(last.error.ok()) << last.error;
+        tokens[static_cast<int>(mode)].push_back(sink->WaitTokens());
+        cached += last.cached_tokens;
+      }
+      preemptions += engine.Stats().preemptions;
+    }
+    EXPECT_EQ(tokens[0], tokens[1]);
+    EXPECT_GT(preemptions, 0) << "the test must cover preemption";
+    EXPECT_GT(cached, 0) << "the test must cover prefix-cache hits";
+  }
+}
+
 TEST(EngineTest, StopsAtEosAndStopIds) {
   auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[3]));
-  Engine engine(*model, {.block_size = 4, .num_blocks = 64});
+  Engine engine(Cpu(*model, 64), {});
   const SamplingParams greedy{.temperature = 0.0f};
   const std::vector<int32_t> free_run = Alone(*model, {4, 5, 6}, greedy, 10);
   auto sink = std::make_shared<CollectingSink>();
@@ -190,7 +245,7 @@ TEST(EngineTest, StopsAtEosAndStopIds) {
 
 TEST(EngineTest, MinTokensMasksStopIds) {
   auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[1]));
-  Engine engine(*model, {.block_size = 4, .num_blocks = 64});
+  Engine engine(Cpu(*model, 64), {});
   const SamplingParams greedy{.temperature = 0.0f};
   const std::vector<int32_t> free_run = Alone(*model, {4, 5, 6}, greedy, 1);
   auto sink = std::make_shared<CollectingSink>();
@@ -234,7 +289,7 @@ std::string StreamedText(const std::vector<RequestOutput>& outputs) {
 
 TEST(EngineTest, StreamsTextWithATokenizer) {
   TextModel t = MakeTextModel();
-  Engine engine(*t.model, {.block_size = 4, .num_blocks = 64}, nullptr, t.tokenizer.get());
+  Engine engine(Cpu(*t.model, 64), {}, nullptr, t.tokenizer.get());
   const std::vector<int32_t> prompt = *t.tokenizer->Encode("This program is free software");
   auto sink = std::make_shared<CollectingSink>();
   engine.Submit(Request(prompt, {.temperature = 0.0f}, 40, sink));
@@ -248,8 +303,7 @@ TEST(EngineTest, StreamsTextWithATokenizer) {
 class EngineStopSequenceTest : public ::testing::Test {
  protected:
   TextModel t = MakeTextModel();
-  Engine engine{*t.model, SchedulerConfig{.block_size = 4, .num_blocks = 64}, nullptr,
-                t.tokenizer.get()};
+  Engine engine{Cpu(*t.model, 64), {}, nullptr, t.tokenizer.get()};
   std::vector<int32_t> prompt = *t.tokenizer->Encode("Everyone is permitted to copy");
   SamplingParams greedy{.temperature = 0.0f};
   std::vector<int32_t> free_run = Alone(*t.model, prompt, greedy, 40);
@@ -359,7 +413,7 @@ class GatedTokenizer : public Tokenizer {
 TEST(EngineTest, StalledForGrowsOnlyWhileAWedgedEngineHasWork) {
   TextModel t = MakeTextModel();
   GatedTokenizer gated(*t.tokenizer);
-  Engine engine(*t.model, {.block_size = 4, .num_blocks = 64}, nullptr, &gated);
+  Engine engine(Cpu(*t.model, 64), {}, nullptr, &gated);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(engine.StalledFor(), std::chrono::steady_clock::duration::zero()) << "idle";
 

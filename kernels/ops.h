@@ -66,7 +66,6 @@ void SiluMul(const float* gate,  // [n]
 void SoftmaxInPlace(float* x,  // [n]
                     int64_t n);
 
-
 }  // namespace egmla::ops
 
 #endif  // EGMLA_KERNELS_OPS_H_

@@ -9,57 +9,49 @@ namespace egmla {
 KvCacheManager::KvCacheManager(int64_t num_blocks, int32_t block_size, bool enable_prefix_caching)
     : pool_(num_blocks, block_size), enable_prefix_caching_(enable_prefix_caching) {}
 
-int64_t KvCacheManager::GetComputedTokens(RequestId request_id,
-                                          std::span<const int32_t> token_ids) {
-  pending_.valid = false;
-  if (!enable_prefix_caching_ || token_ids.empty()) return 0;
+PrefixHit KvCacheManager::GetComputedTokens(std::span<const int32_t> token_ids) const {
+  PrefixHit hit;
+  if (!enable_prefix_caching_ || token_ids.empty()) return hit;
   const int32_t block_size = pool_.block_size();
   // Whole blocks, leaving at least one token to compute.
   const int64_t max_blocks = static_cast<int64_t>(token_ids.size() - 1) / block_size;
-  pending_.valid = true;
-  pending_.request_id = request_id;
-  pending_.blocks.clear();
-  pending_.last_hash = kRootBlockHash;
-  pending_.last_generation = kRootGeneration;
-  pending_.num_query_tokens = static_cast<int64_t>(token_ids.size());
+  hit.num_query_tokens = static_cast<int64_t>(token_ids.size());
   for (int64_t i = 0; i < max_blocks; ++i) {
     const std::span<const int32_t> tokens = token_ids.subspan(i * block_size, block_size);
-    const BlockHash hash = HashBlockTokens(pending_.last_hash, tokens);
-    const std::optional<BlockId> block = pool_.FindCached(hash, pending_.last_generation, tokens);
+    const BlockHash hash = HashBlockTokens(hit.last_hash, tokens);
+    const std::optional<BlockId> block = pool_.FindCached(hash, hit.last_generation, tokens);
     if (!block) break;
-    pending_.blocks.push_back(*block);
-    pending_.last_hash = hash;
-    pending_.last_generation = pool_.generation(*block);
+    hit.blocks.push_back(*block);
+    hit.last_hash = hash;
+    hit.last_generation = pool_.generation(*block);
   }
-  return static_cast<int64_t>(pending_.blocks.size()) * block_size;
+  hit.num_tokens = static_cast<int64_t>(hit.blocks.size()) * block_size;
+  return hit;
 }
 
-bool KvCacheManager::AllocateSlots(RequestId request_id, int64_t num_tokens) {
-  const bool use_hit = pending_.valid && pending_.request_id == request_id;
-  pending_.valid = false;
+bool KvCacheManager::AllocateSlots(RequestId request_id, int64_t num_tokens, const PrefixHit& hit) {
   auto it = requests_.find(request_id);
   const int64_t num_held =
       it == requests_.end() ? 0 : static_cast<int64_t>(it->second.table.size());
-  const int64_t num_hit =
-      use_hit && num_held == 0 ? static_cast<int64_t>(pending_.blocks.size()) : 0;
+  const int64_t num_hit = num_held == 0 ? static_cast<int64_t>(hit.blocks.size()) : 0;
   const int32_t block_size = pool_.block_size();
   const int64_t num_needed = (num_tokens + block_size - 1) / block_size;
   const int64_t num_new = std::max<int64_t>(0, num_needed - num_held - num_hit);
   // Hit blocks that sit in the free queue stop being free once touched.
   int64_t num_free_hits = 0;
   for (int64_t i = 0; i < num_hit; ++i) {
-    if (pool_.ref_count(pending_.blocks[i]) == 0) ++num_free_hits;
+    if (pool_.ref_count(hit.blocks[i]) == 0) ++num_free_hits;
   }
   if (num_new > pool_.num_free_blocks() - num_free_hits) return false;
   if (it == requests_.end()) it = requests_.try_emplace(request_id).first;
   RequestBlocks& request = it->second;
-  if (use_hit && num_held == 0) {
-    for (int64_t i = 0; i < num_hit; ++i) pool_.Touch(pending_.blocks[i]);
-    request.table.assign(pending_.blocks.begin(), pending_.blocks.begin() + num_hit);
+  if (num_held == 0 && hit.num_query_tokens > 0) {
+    for (int64_t i = 0; i < num_hit; ++i) pool_.Touch(hit.blocks[i]);
+    request.table.assign(hit.blocks.begin(), hit.blocks.end());
     request.num_cached_blocks = num_hit;
-    request.last_hash = pending_.last_hash;
-    request.last_generation = pending_.last_generation;
-    prefix_query_tokens_ += pending_.num_query_tokens;
+    request.last_hash = hit.last_hash;
+    request.last_generation = hit.last_generation;
+    prefix_query_tokens_ += hit.num_query_tokens;
     prefix_hit_tokens_ += num_hit * block_size;
   }
   pool_.Allocate(num_new, &request.table);
@@ -76,7 +68,6 @@ void KvCacheManager::CacheComputedBlocks(RequestId request_id, std::span<const i
   const int64_t num_full = std::min<int64_t>(num_computed_tokens / block_size,
                                              static_cast<int64_t>(request.table.size()));
   if (num_full <= request.num_cached_blocks) return;
-  pending_.valid = false;
   for (int64_t i = request.num_cached_blocks; i < num_full; ++i) {
     const std::span<const int32_t> tokens = token_ids.subspan(i * block_size, block_size);
     const BlockHash hash = HashBlockTokens(request.last_hash, tokens);
@@ -88,7 +79,6 @@ void KvCacheManager::CacheComputedBlocks(RequestId request_id, std::span<const i
 }
 
 void KvCacheManager::Free(RequestId request_id) {
-  pending_.valid = false;
   const auto it = requests_.find(request_id);
   if (it == requests_.end()) return;
   const std::vector<BlockId>& table = it->second.table;

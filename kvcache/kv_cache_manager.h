@@ -19,6 +19,17 @@
 
 namespace egmla {
 
+// A prefix-cache hit: cached blocks holding a request's leading tokens, and the hash chain that
+// continues after them.
+struct PrefixHit {
+  std::vector<BlockId> blocks;  // in token order
+  int64_t num_tokens = 0;       // blocks.size() * block_size
+  BlockHash last_hash = kRootBlockHash;
+  CacheGeneration last_generation = kRootGeneration;
+  // Tokens the lookup covered (for the hit-rate counters); 0 when the cache was not consulted.
+  int64_t num_query_tokens = 0;
+};
+
 class KvCacheManager {
  public:
   // REQUIRES: num_blocks >= 1, block_size >= 1.
@@ -27,18 +38,18 @@ class KvCacheManager {
   KvCacheManager(const KvCacheManager&) = delete;
   KvCacheManager& operator=(const KvCacheManager&) = delete;
 
-  // The number of leading tokens of `token_ids` (all the request's known tokens) that the prefix
-  // cache holds: whole blocks only, and never all of them, so that at least one token is left to
-  // compute and yields logits. 0 when prefix caching is off. The hit is remembered for the
-  // AllocateSlots(request_id, ...) that follows; any other call that changes the manager forgets
-  // it. REQUIRES: the request holds no blocks (new, or resumed after preemption).
-  int64_t GetComputedTokens(RequestId request_id, std::span<const int32_t> token_ids);
+  // The leading whole blocks of `token_ids` (all of a request's known tokens) that the prefix
+  // cache holds, never all of the tokens, so that at least one is left to compute and yields
+  // logits. An empty hit when prefix caching is off. Changes nothing: the hit is handed to
+  // AllocateSlots, and is valid until the next call that changes the manager.
+  PrefixHit GetComputedTokens(std::span<const int32_t> token_ids) const;
 
   // Makes the request's block table cover its first `num_tokens` tokens: for a request holding no
-  // blocks, the blocks of the hit its GetComputedTokens just found come first; fresh blocks (from
-  // the head of the free queue) cover the rest. Returns false and changes nothing when there are
-  // not enough free blocks. REQUIRES: num_tokens >= 0, and num_tokens >= the prefix hit.
-  bool AllocateSlots(RequestId request_id, int64_t num_tokens);
+  // blocks, the blocks of `hit` (its GetComputedTokens, unchanged since) come first; fresh blocks
+  // (from the head of the free queue) cover the rest. Returns false and changes nothing when there
+  // are not enough free blocks. REQUIRES: num_tokens >= 0 and >= hit.num_tokens; a non-empty hit
+  // only for a request that holds no blocks.
+  bool AllocateSlots(RequestId request_id, int64_t num_tokens, const PrefixHit& hit = {});
 
   // Publishes the request's full blocks whose tokens are all computed, so that later requests
   // can reuse them. No-op when prefix caching is off. REQUIRES: token_ids are the request's
@@ -88,20 +99,9 @@ class KvCacheManager {
     BlockHash last_hash = kRootBlockHash;
     CacheGeneration last_generation = kRootGeneration;
   };
-  // The result of the last GetComputedTokens, until the next change.
-  struct PendingHit {
-    bool valid = false;
-    RequestId request_id = 0;
-    std::vector<BlockId> blocks;
-    BlockHash last_hash = kRootBlockHash;
-    CacheGeneration last_generation = kRootGeneration;
-    int64_t num_query_tokens = 0;
-  };
-
   BlockPool pool_;
   const bool enable_prefix_caching_;
   absl::flat_hash_map<RequestId, RequestBlocks> requests_;
-  PendingHit pending_;
   int64_t prefix_query_tokens_ = 0;
   int64_t prefix_hit_tokens_ = 0;
 };

@@ -20,10 +20,10 @@ std::vector<int32_t> Iota(int n, int32_t start = 0) {
 
 // Admits a request: prefix lookup, then slots for all its tokens, then publishes them as computed.
 int64_t Admit(KvCacheManager& kv, RequestId id, const std::vector<int32_t>& tokens) {
-  const int64_t hit = kv.GetComputedTokens(id, tokens);
-  EXPECT_TRUE(kv.AllocateSlots(id, static_cast<int64_t>(tokens.size())));
+  const PrefixHit hit = kv.GetComputedTokens(tokens);
+  EXPECT_TRUE(kv.AllocateSlots(id, static_cast<int64_t>(tokens.size()), hit));
   kv.CacheComputedBlocks(id, tokens, static_cast<int64_t>(tokens.size()));
-  return hit;
+  return hit.num_tokens;
 }
 
 TEST(KvCacheManagerTest, AllocatesWholeBlocksAndGrows) {
@@ -58,8 +58,9 @@ TEST(KvCacheManagerTest, PrefixHitCoversWholeBlocksAndLeavesOneToken) {
 
   std::vector<int32_t> b = Iota(9);
   b.push_back(100);
-  EXPECT_EQ(kv.GetComputedTokens(2, b), 8);
-  EXPECT_TRUE(kv.AllocateSlots(2, 10));
+  const PrefixHit hit = kv.GetComputedTokens(b);
+  EXPECT_EQ(hit.num_tokens, 8);
+  EXPECT_TRUE(kv.AllocateSlots(2, 10, hit));
   const std::span<const BlockId> ta = kv.block_table(1);
   const std::span<const BlockId> tb = kv.block_table(2);
   EXPECT_EQ(tb[0], ta[0]);
@@ -68,9 +69,9 @@ TEST(KvCacheManagerTest, PrefixHitCoversWholeBlocksAndLeavesOneToken) {
   EXPECT_EQ(kv.pool().ref_count(ta[0]), 2);
 
   // Exactly the cached 8 tokens: one block only, so one token is left to compute.
-  EXPECT_EQ(kv.GetComputedTokens(3, Iota(8)), 4);
+  EXPECT_EQ(kv.GetComputedTokens(Iota(8)).num_tokens, 4);
   // Diverging in the first block: nothing.
-  EXPECT_EQ(kv.GetComputedTokens(4, Iota(10, 1)), 0);
+  EXPECT_EQ(kv.GetComputedTokens(Iota(10, 1)).num_tokens, 0);
   EXPECT_EQ(kv.prefix_cache_query_tokens(), 10 + 10);
   EXPECT_EQ(kv.prefix_cache_hit_tokens(), 0 + 8);
   EXPECT_TRUE(kv.CheckInvariants().ok());
@@ -90,8 +91,9 @@ TEST(KvCacheManagerTest, FreedPrefixIsReusedAndEvictedTailFirst) {
   EXPECT_THAT(kv.block_table(2), ElementsAre(3, 4, 2));
   EXPECT_EQ(kv.num_cached_free_blocks(), 2);
   // The first two blocks of request 1 still hit.
-  EXPECT_EQ(kv.GetComputedTokens(3, Iota(6)), 4);
-  EXPECT_TRUE(kv.AllocateSlots(3, 4));
+  const PrefixHit hit = kv.GetComputedTokens(Iota(6));
+  EXPECT_EQ(hit.num_tokens, 4);
+  EXPECT_TRUE(kv.AllocateSlots(3, 4, hit));
   EXPECT_EQ(kv.num_free_blocks(), 0);
   EXPECT_THAT(kv.block_table(3), ElementsAre(0, 1));
   EXPECT_TRUE(kv.CheckInvariants().ok());
@@ -102,21 +104,21 @@ TEST(KvCacheManagerTest, HitBlocksInTheFreeQueueAreNotCountedAsFree) {
   Admit(kv, 1, Iota(4));  // blocks 0, 1 cached
   kv.Free(1);
   // Needs 2 hit blocks (both free) + 2 fresh ones: only 1 fresh one exists.
-  EXPECT_EQ(kv.GetComputedTokens(2, Iota(8)), 4);
-  EXPECT_FALSE(kv.AllocateSlots(2, 8));
+  const PrefixHit hit = kv.GetComputedTokens(Iota(8));
+  EXPECT_EQ(hit.num_tokens, 4);
+  EXPECT_FALSE(kv.AllocateSlots(2, 8, hit));
   EXPECT_EQ(kv.num_cached_free_blocks(), 2);
   EXPECT_THAT(kv.block_table(2), IsEmpty());
-  EXPECT_EQ(kv.GetComputedTokens(2, Iota(8)), 4);
-  EXPECT_TRUE(kv.AllocateSlots(2, 6));
+  EXPECT_TRUE(kv.AllocateSlots(2, 6, hit));  // the refusal changed nothing: the hit still holds
   EXPECT_THAT(kv.block_table(2), ElementsAre(0, 1, 2));
   EXPECT_TRUE(kv.CheckInvariants().ok());
 }
 
-TEST(KvCacheManagerTest, PendingHitIsForgottenByOtherCalls) {
+TEST(KvCacheManagerTest, AHitIsUsedOnlyWhenHandedToAllocateSlots) {
   KvCacheManager kv(8, 2, true);
   Admit(kv, 1, Iota(4));
-  EXPECT_EQ(kv.GetComputedTokens(2, Iota(5)), 4);
-  EXPECT_TRUE(kv.AllocateSlots(3, 2));  // another request: request 2's hit is gone
+  EXPECT_EQ(kv.GetComputedTokens(Iota(5)).num_tokens, 4);  // looked up, then not handed over
+  EXPECT_EQ(kv.prefix_cache_query_tokens(), 4);            // request 1's own admission only
   EXPECT_TRUE(kv.AllocateSlots(2, 5));
   EXPECT_EQ(kv.pool().ref_count(kv.block_table(2)[0]), 1);
   EXPECT_NE(kv.block_table(2)[0], kv.block_table(1)[0]);
@@ -127,19 +129,18 @@ TEST(KvCacheManagerTest, PendingHitIsForgottenByOtherCalls) {
 TEST(KvCacheManagerTest, OnlyComputedFullBlocksArePublished) {
   KvCacheManager kv(8, 4, true);
   const std::vector<int32_t> a = Iota(12);
-  kv.GetComputedTokens(1, a);
-  EXPECT_TRUE(kv.AllocateSlots(1, 12));
+  EXPECT_TRUE(kv.AllocateSlots(1, 12, kv.GetComputedTokens(a)));
   kv.CacheComputedBlocks(1, a, 7);  // one full block computed
-  EXPECT_EQ(kv.GetComputedTokens(2, a), 4);
+  EXPECT_EQ(kv.GetComputedTokens(a).num_tokens, 4);
   kv.CacheComputedBlocks(1, a, 12);
-  EXPECT_EQ(kv.GetComputedTokens(2, a), 8);
+  EXPECT_EQ(kv.GetComputedTokens(a).num_tokens, 8);
 }
 
 TEST(KvCacheManagerTest, DisabledPrefixCachingNeverHits) {
   KvCacheManager kv(8, 2, false);
   Admit(kv, 1, Iota(6));
   kv.Free(1);
-  EXPECT_EQ(kv.GetComputedTokens(2, Iota(6)), 0);
+  EXPECT_EQ(kv.GetComputedTokens(Iota(6)).num_tokens, 0);
   EXPECT_EQ(kv.num_cached_free_blocks(), 0);
   EXPECT_EQ(kv.prefix_cache_query_tokens(), 0);
 }
@@ -161,8 +162,9 @@ TEST(KvCacheManagerTest, DuplicateComputationSharesOneCachedPrefix) {
   kv.CacheComputedBlocks(1, a, 5);
   kv.CacheComputedBlocks(2, a, 5);
   kv.Free(1);
-  EXPECT_EQ(kv.GetComputedTokens(3, a), 4);
-  EXPECT_TRUE(kv.AllocateSlots(3, 5));
+  const PrefixHit hit = kv.GetComputedTokens(a);
+  EXPECT_EQ(hit.num_tokens, 4);
+  EXPECT_TRUE(kv.AllocateSlots(3, 5, hit));
   EXPECT_THAT(kv.block_table(3).subspan(0, 2), ElementsAre(0, 1));
   EXPECT_TRUE(kv.CheckInvariants().ok());
 }

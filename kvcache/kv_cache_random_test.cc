@@ -71,12 +71,13 @@ class Harness {
     for (int i = 0; i < suffix; ++i) l.tokens.push_back(Uniform(0, 2));
     const int64_t len = static_cast<int64_t>(l.tokens.size());
 
-    const int64_t hit = kv_.GetComputedTokens(l.id, l.tokens);
+    const PrefixHit prefix = kv_.GetComputedTokens(l.tokens);
+    const int64_t hit = prefix.num_tokens;
     ASSERT_EQ(hit % block_size_, 0);
     ASSERT_LT(hit, len);
     const int64_t target = hit + Uniform(1, static_cast<int>(len - hit));
     const int64_t used_before = kv_.num_used_blocks();
-    if (!kv_.AllocateSlots(l.id, target)) {
+    if (!kv_.AllocateSlots(l.id, target, prefix)) {
       ASSERT_TRUE(kv_.block_table(l.id).empty());
       ASSERT_EQ(kv_.num_used_blocks(), used_before);
       return;

@@ -25,11 +25,15 @@ struct AttentionBatch {
   const int32_t* positions = nullptr;  // [num_rows]
   int64_t num_rows = 0;
   std::span<const SequenceSlice> sequences;  // their rows partition [0, num_rows)
-  float* out = nullptr;                      // [num_rows, hidden]
+  // eg_mla up_projected: generated positions attend grouped by id (EGMLA_DECODE.md §2), else
+  // every position recomputes K and V.
+  bool grouped_decode = true;
+  float* out = nullptr;  // [num_rows, hidden]
 };
 
 // REQUIRES: each sequence's storage has room for num_total() rows; for eg_mla up_projected, the
-// token-id table already holds the ids of every position up to num_total().
+// token-id table already holds the ids of every position up to num_total() (and the LayerNorm
+// statistics table has room for them).
 void MhaAttention(const AttentionBatch& batch);
 // mla and eg_mla (both gate placements).
 void LatentAttention(const AttentionBatch& batch);

@@ -2,8 +2,10 @@
 //   mla, eg_mla latent: prompt rows attend decompressed (K and V up-projected once per chunk,
 //     as DeepSeek and vLLM prefill), generated rows absorbed (q̂_h = W_UK,hᵀ q_nope_h; attend over
 //     c; W_UV,h on the attended latent), so decoding reads only the latent.
-//   eg_mla up_projected: the gate and LayerNorm forbid absorption; K and V of every visible token
-//     are recomputed from c and its token id at every call and never stored.
+//   eg_mla up_projected: the gate and LayerNorm forbid MLA's absorption. Prompt rows recompute K
+//     and V of every visible token from c and its token id (never stored); generated rows, with
+//     grouped decode, absorb per distinct token id instead (EGMLA_DECODE.md §2, eg_mla_grouped.h),
+//     reading each token's LayerNorm statistics, stored beside its latent when it is written.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "kernels/ops.h"
 #include "model/attention.h"
 #include "model/attention_core.h"
+#include "model/eg_mla_grouped.h"
 
 namespace egmla {
 namespace {
@@ -101,13 +104,81 @@ void WriteLatents(const AttentionBatch& b, const Dims& d) {
       ops::RmsNorm(cr, w.kv_a_norm, cr, 1, d.d_c, static_cast<float>(c.rms_norm_eps));
     }
   }
+  // eg_mla up_projected: μ and rstd of (kv_b_proj c) ⊙ G[τ], which never change (§2 fact 1).
+  std::vector<float> mean, rstd;  // [rows] each
+  if (RecomputesKv(c)) {
+    const int64_t width = d.n_h * d.kv;
+    std::vector<float> g(rows * width);  // [rows, n_h, d_nope + d_v]
+    b.gates->Compute(b.layer, std::span(b.token_ids, rows), g.data());
+    mean.resize(rows);
+    rstd.resize(rows);
+    ComputeLnStats(kv.data(), d.row, g.data(), w.kv_b_proj, rows, d.d_c, width,
+                   static_cast<float>(c.gate_norm_eps), mean.data(), rstd.data());
+  }
   for (const SequenceSlice& s : b.sequences) {
     float* cache = s.storage->layers[b.layer];
     for (int64_t i = 0; i < s.num_new; ++i) {
-      std::copy_n(kv.data() + (s.first_row + i) * d.row, d.row,
-                  cache + s.Slot(s.num_past + i) * d.row);
+      const int64_t slot = s.Slot(s.num_past + i), r = s.first_row + i;
+      std::copy_n(kv.data() + r * d.row, d.row, cache + slot * d.row);
+      if (!mean.empty()) {
+        float* stats = s.storage->ln_stats[b.layer] + slot * 2;
+        stats[0] = mean[r];
+        stats[1] = rstd[r];
+      }
     }
   }
+}
+
+// Rows [i0, i1) of sequence `s` (eg_mla up_projected), grouped by token id (EGMLA_DECODE.md §2):
+// per visible token a latent dot and accumulation, per distinct id the absorbed products.
+void GroupedAttention(const AttentionBatch& b, const Dims& d, const SequenceSlice& s, int64_t i0,
+                      int64_t i1,
+                      const std::vector<float>& q,  // [rows, n_h, qk]
+                      float* attn) {                // [rows, n_h, d_v]
+  const int64_t total = s.num_past + i1;
+  TokenGroups local;  // when the caller keeps none: from the stored ids
+  const TokenGroups* groups = s.groups;
+  if (groups == nullptr || groups->num_tokens() < total) {
+    std::vector<int32_t> ids(total);  // [total]
+    for (int64_t j = 0; j < total; ++j) ids[j] = s.storage->token_ids[s.Slot(j)];
+    local.Append(ids);
+    groups = &local;
+  }
+  std::vector<int64_t> slots(total);  // [total]
+  std::vector<float> mean(total), rstd(total);
+  const float* stats = s.storage->ln_stats[b.layer];  // [slots, 2]
+  for (int64_t j = 0; j < total; ++j) {
+    slots[j] = s.Slot(j);
+    mean[j] = stats[slots[j] * 2];
+    rstd[j] = stats[slots[j] * 2 + 1];
+  }
+  std::vector<int64_t> visible(i1 - i0);  // [rows]: row i sees its own position
+  for (int64_t i = i0; i < i1; ++i) visible[i - i0] = s.num_past + i + 1;
+  const LayerWeights& w = *b.weights;
+  GroupedLatentDecode({.num_heads = d.n_h,
+                       .d_nope = d.d_nope,
+                       .d_rope = d.d_rope,
+                       .d_v = d.d_v,
+                       .d_c = d.d_c,
+                       .scale = 1.0f / std::sqrt(static_cast<float>(d.qk)),
+                       .num_q = i1 - i0,
+                       .q = q.data() + (s.first_row + i0) * d.n_h * d.qk,
+                       .visible = visible.data(),
+                       .num_tokens = total,
+                       .cache = s.storage->layers[b.layer],
+                       .cache_row_stride = d.row,
+                       .slots = slots.data(),
+                       .ln_mean = mean.data(),
+                       .ln_rstd = rstd.data(),
+                       .num_distinct = groups->num_distinct(),
+                       .distinct_ids = groups->distinct_ids().data(),
+                       .distinct_of_token = groups->distinct_of_token().data(),
+                       .kv_b_proj = w.kv_b_proj,
+                       .gamma = w.gate_norm_weight,
+                       .beta = w.gate_norm_bias,
+                       .gates = b.gates,
+                       .layer = b.layer,
+                       .out = attn + (s.first_row + i0) * d.n_h * d.d_v});
 }
 
 // Rows [i0, i1) of sequence `s`, absorbed: q̂_h = W_UK,hᵀ q_nope_h; attention over the cached
@@ -224,12 +295,16 @@ void LatentAttention(const AttentionBatch& b) {
   std::vector<float> attn(b.num_rows * d.n_h * d.d_v);  // [rows, n_h, d_v]
   const bool gated = RecomputesKv(*b.config);
   for (const SequenceSlice& s : b.sequences) {
-    // Prompt rows decompressed, later ones absorbed (kv_view.h); the up-projected gate allows
-    // only the decompressed form.
-    const int64_t decompressed =
-        gated ? s.num_new : std::clamp<int64_t>(s.num_prompt - s.num_past, 0, s.num_new);
+    // Prompt rows decompressed, later ones absorbed (kv_view.h): for the up-projected gate,
+    // grouped by id, or all decompressed when grouped decode is off.
+    const int64_t decompressed = gated && !b.grouped_decode
+                                     ? s.num_new
+                                     : std::clamp<int64_t>(s.num_prompt - s.num_past, 0, s.num_new);
     if (decompressed > 0) DecompressedAttention(b, d, s, decompressed, gated, q, attn.data());
-    if (decompressed < s.num_new) {
+    if (decompressed == s.num_new) continue;
+    if (gated) {
+      GroupedAttention(b, d, s, decompressed, s.num_new, q, attn.data());
+    } else {
       AbsorbedAttention(b, d, s, decompressed, s.num_new, q, attn.data());
     }
   }

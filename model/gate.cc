@@ -1,8 +1,13 @@
 #include "model/gate.h"
 
 #include <algorithm>
+#include <string>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "kernels/ops.h"
+#include "model/kv_size.h"
+#include "model/tensor_names.h"
 
 namespace egmla {
 
@@ -10,6 +15,22 @@ std::optional<GateMode> ParseGateMode(std::string_view name) {
   if (name == "table") return GateMode::kTable;
   if (name == "onthefly") return GateMode::kOnTheFly;
   return std::nullopt;
+}
+
+absl::StatusOr<GateMode> ResolveGateMode(std::string_view flag, const ModelConfig& config,
+                                         int64_t kv_cache_memory_bytes) {
+  if (std::optional<GateMode> mode = ParseGateMode(flag)) return *mode;
+  if (!flag.empty() && flag != "auto") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--gate-mode: '", std::string(flag), "' is not one of auto, table, onthefly"));
+  }
+  int64_t weight_bytes = 0;
+  for (const TensorSpec& spec : ExpectedTensors(config)) {
+    weight_bytes += NumElements(spec.shape) * static_cast<int64_t>(sizeof(float));
+  }
+  const int64_t table_bytes = GateTableBytes(config, DType::kF32, GateMode::kTable);
+  return table_bytes * 4 <= weight_bytes + kv_cache_memory_bytes ? GateMode::kTable
+                                                                 : GateMode::kOnTheFly;
 }
 
 Gates::Gates(const ModelConfig& config, const ModelWeights& weights, GateMode mode)

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "model/config.h"
 #include "model/weights.h"
 
@@ -18,6 +19,18 @@ namespace egmla {
 
 enum class GateMode { kTable, kOnTheFly };
 std::optional<GateMode> ParseGateMode(std::string_view name);  // "table" | "onthefly"
+
+// The one reading of --gate-mode, shared by egmla-server and `egmla`: "table" and "onthefly"
+// name the mode; "auto" and "" choose the table when it takes at most a quarter of what the
+// weights and the KV cache may use, all counted in fp32 bytes (the CPU model's dtype):
+//   4 · GateTableBytes(config, kF32, kTable) <= fp32 weight bytes + kv_cache_memory_bytes,
+// else onthefly. A config without gates (mha, mla) has a 0-byte table, so auto = table there.
+// `kv_cache_memory_bytes` is the caller's KV-cache budget (--kv-cache-memory); 0 weighs the
+// table against the weights alone. Errors: InvalidArgument naming --gate-mode and the accepted
+// values.
+// REQUIRES: kv_cache_memory_bytes >= 0.
+absl::StatusOr<GateMode> ResolveGateMode(std::string_view flag, const ModelConfig& config,
+                                         int64_t kv_cache_memory_bytes);
 
 class Gates {
  public:
@@ -29,6 +42,12 @@ class Gates {
                float* out) const;  // [token_ids.size(), D_gate]
 
   GateMode mode() const { return mode_; }
+  // Table mode: the row Compute copies for `token_id` ([D_gate], valid as long as this object);
+  // null on the fly. REQUIRES: token_id in [0, vocab).
+  const float* TableRow(int64_t layer, int32_t token_id) const {
+    return mode_ == GateMode::kTable ? tables_[layer].data() + token_id * config_.gate_dim()
+                                     : nullptr;
+  }
 
  private:
   const ModelConfig& config_;

@@ -12,7 +12,10 @@ CacheSpec MakeCacheSpec(const ModelConfig& config, DType cache_dtype) {
     spec.elements_per_token_per_layer = 2 * config.num_attention_heads * config.head_dim;
   }
   if (config.is_eg_mla() && config.gate_placement == GatePlacement::kUpProjected) {
-    spec.extra_bytes_per_token = sizeof(int32_t);
+    // The token id, and per layer the LayerNorm statistics (μ, rstd) in fp32 whatever the cache
+    // dtype (EGMLA_DECODE.md §2: the grouped decode reads them instead of recomputing).
+    spec.extra_bytes_per_token =
+        sizeof(int32_t) + config.num_hidden_layers * 2 * static_cast<int64_t>(sizeof(float));
   }
   return spec;
 }

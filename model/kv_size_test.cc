@@ -35,10 +35,12 @@ TEST(KvSizeTest, PaperBaseElementsPerToken) {
             960);
 }
 
-TEST(KvSizeTest, BytesCountTheTokenIdOfTheUpProjectedGate) {
+TEST(KvSizeTest, BytesCountTheTokenIdAndLayerNormStatsOfTheUpProjectedGate) {
   const ModelConfig up = Base("eg_mla", R"(, "kv_lora_rank": 64, "gate_embedding_dim": 64)");
-  EXPECT_EQ(MakeCacheSpec(up, DType::kBF16).bytes_per_token(), 1536 * 2 + 4);
-  EXPECT_EQ(MakeCacheSpec(up, DType::kF32).bytes_per_token(), 1536 * 4 + 4);
+  // Issue 15: the paper's Base EG-MLA-kv64 at bf16 is 3072 + 4 + 12 layers × 8 = 3172 bytes.
+  EXPECT_EQ(MakeCacheSpec(up, DType::kBF16).bytes_per_token(), 3172);
+  EXPECT_EQ(MakeCacheSpec(up, DType::kF32).bytes_per_token(), 1536 * 4 + 4 + 12 * 8);
+  EXPECT_EQ(MakeCacheSpec(up, DType::kBF16).elements_per_token(), 1536);  // the paper's count
   const ModelConfig latent = Base(
       "eg_mla", R"(, "kv_lora_rank": 64, "gate_embedding_dim": 64, "gate_placement": "latent")");
   EXPECT_EQ(MakeCacheSpec(latent, DType::kBF16).bytes_per_token(), 1536 * 2);

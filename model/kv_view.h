@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "model/token_groups.h"
 
 namespace egmla {
 
@@ -17,6 +18,9 @@ struct KvStorage {
   // [num_blocks, block_size] or [capacity]; null unless the config keeps token ids (eg_mla with
   // the up-projected gate).
   int32_t* token_ids = nullptr;
+  // Per layer, beside token_ids: [num_blocks, block_size, 2] or [capacity, 2] fp32 (μ, rstd) of
+  // the token's gated pre-LayerNorm vector (EGMLA_DECODE.md §2), written with its latent.
+  std::vector<float*> ln_stats;
   int64_t block_size = 1;
 };
 
@@ -34,6 +38,9 @@ struct SequenceSlice {
   // latent: cheaper for one). The choice depends on the position alone, never on how the prompt
   // was chunked or batched, so results stay batch-invariant.
   int64_t num_prompt = 0;
+  // eg_mla up_projected, grouped decode: the sequence's tokens grouped by id, covering at least
+  // positions [0, num_total()). Null: built from the storage's token ids when needed (O(T)).
+  const TokenGroups* groups = nullptr;
 
   int64_t num_total() const { return num_past + num_new; }
   // Index of position `pos`'s row within a layer's storage (and the token-id table).

@@ -26,7 +26,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& dir, Model
 
 absl::StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelConfig config, ModelWeights weights,
                                                           const ModelOptions& options) {
-  std::unique_ptr<Model> model(new Model(std::move(config), std::move(weights)));
+  std::unique_ptr<Model> model(new Model(std::move(config), std::move(weights), options));
   if (model->config_.is_eg_mla()) {
     model->gates_.emplace(model->config_, model->weights_, options.gate_mode);
   }
@@ -38,6 +38,7 @@ CacheSpec Model::cache_spec() const { return MakeCacheSpec(config_, DType::kF32)
 SequenceCache Model::NewCache() const {
   SequenceCache cache;
   cache.layers.resize(config_.num_hidden_layers);
+  if (keeps_token_ids()) cache.ln_stats.resize(config_.num_hidden_layers);
   return cache;
 }
 
@@ -104,16 +105,18 @@ absl::StatusOr<std::vector<float>> Model::ForwardBatch(const BatchInput& batch) 
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
     const LayerWeights& w = weights_.layer(l);
     ops::RmsNorm(h.data(), w.input_norm, normed.data(), rows, hidden, eps);
-    const AttentionBatch attention{.config = &config_,
-                                   .weights = &w,
-                                   .gates = gates_ ? &*gates_ : nullptr,
-                                   .layer = l,
-                                   .x = normed.data(),
-                                   .token_ids = batch.token_ids.data(),
-                                   .positions = positions.data(),
-                                   .num_rows = rows,
-                                   .sequences = batch.sequences,
-                                   .out = delta.data()};
+    const AttentionBatch attention{
+        .config = &config_,
+        .weights = &w,
+        .gates = gates_ ? &*gates_ : nullptr,
+        .layer = l,
+        .x = normed.data(),
+        .token_ids = batch.token_ids.data(),
+        .positions = positions.data(),
+        .num_rows = rows,
+        .sequences = batch.sequences,
+        .grouped_decode = options_.eg_mla_decode == EgMlaDecode::kGrouped,
+        .out = delta.data()};
     if (config_.is_latent()) {
       LatentAttention(attention);
     } else {
@@ -154,6 +157,11 @@ absl::StatusOr<std::vector<float>> Model::Forward(std::span<const int32_t> token
   if (keeps_token_ids()) {
     cache->token_ids.resize(total);
     storage.token_ids = cache->token_ids.data();
+    for (std::vector<float>& layer : cache->ln_stats) {
+      layer.resize(total * 2);
+      storage.ln_stats.push_back(layer.data());
+    }
+    cache->groups.Append(token_ids);
   }
   const int64_t num_prompt = cache->length == 0 ? n : cache->num_prompt;
   BatchInput batch{.token_ids = std::vector<int32_t>(token_ids.begin(), token_ids.end()),
@@ -162,7 +170,8 @@ absl::StatusOr<std::vector<float>> Model::Forward(std::span<const int32_t> token
                                   .num_past = cache->length,
                                   .storage = &storage,
                                   .block_table = nullptr,
-                                  .num_prompt = num_prompt}}};
+                                  .num_prompt = num_prompt,
+                                  .groups = &cache->groups}}};
   for (int64_t r = 0; r < n; ++r) batch.logit_rows.push_back(r);
   absl::StatusOr<std::vector<float>> logits = ForwardBatch(batch);
   if (logits.ok()) {
@@ -172,7 +181,11 @@ absl::StatusOr<std::vector<float>> Model::Forward(std::span<const int32_t> token
     for (std::vector<float>& layer : cache->layers) {
       layer.resize(cache->length * spec.elements_per_token_per_layer);
     }
-    if (keeps_token_ids()) cache->token_ids.resize(cache->length);
+    if (keeps_token_ids()) {
+      cache->token_ids.resize(cache->length);
+      for (std::vector<float>& layer : cache->ln_stats) layer.resize(cache->length * 2);
+      cache->groups.Truncate(cache->length);
+    }
   }
   return logits;
 }

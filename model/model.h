@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "common/cache_spec.h"
 #include "model/config.h"
+#include "model/eg_mla_grouped.h"
 #include "model/gate.h"
 #include "model/kv_view.h"
 #include "model/sequence_cache.h"
@@ -27,6 +28,9 @@ struct BatchInput {
 
 struct ModelOptions {
   GateMode gate_mode = GateMode::kTable;  // eg_mla only
+  // eg_mla up_projected: how generated tokens attend (EGMLA_DECODE.md). Prompt positions always
+  // attend in the direct (recompute) form.
+  EgMlaDecode eg_mla_decode = EgMlaDecode::kGrouped;
 };
 
 class Model {
@@ -47,6 +51,7 @@ class Model {
   Model& operator=(const Model&) = delete;
 
   const ModelConfig& config() const { return config_; }
+  const ModelOptions& options() const { return options_; }
   CacheSpec cache_spec() const;  // fp32 on CPU
   SequenceCache NewCache() const;
 
@@ -67,14 +72,15 @@ class Model {
   bool keeps_token_ids() const { return cache_spec().extra_bytes_per_token > 0; }
 
  private:
-  Model(ModelConfig config, ModelWeights weights)
-      : config_(std::move(config)), weights_(std::move(weights)) {}
+  Model(ModelConfig config, ModelWeights weights, const ModelOptions& options)
+      : config_(std::move(config)), weights_(std::move(weights)), options_(options) {}
 
   absl::Status Validate(const BatchInput& batch) const;
   void Mlp(int64_t layer, const float* x, int64_t n, float* out) const;
 
   ModelConfig config_;
   ModelWeights weights_;
+  ModelOptions options_;
   std::optional<Gates> gates_;  // eg_mla only
 };
 

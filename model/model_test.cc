@@ -65,8 +65,11 @@ TEST(ModelTest, CacheHoldsOnlyWhatCacheSpecCounts) {
     for (const auto& layer : cache.layers) {
       EXPECT_EQ(static_cast<int64_t>(layer.size()), t * spec.elements_per_token_per_layer);
     }
-    EXPECT_EQ(static_cast<int64_t>(cache.token_ids.size() * sizeof(int32_t)),
-              t * spec.extra_bytes_per_token);
+    int64_t extra_bytes = static_cast<int64_t>(cache.token_ids.size() * sizeof(int32_t));
+    for (const auto& layer : cache.ln_stats) {
+      extra_bytes += static_cast<int64_t>(layer.size() * sizeof(float));
+    }
+    EXPECT_EQ(extra_bytes, t * spec.extra_bytes_per_token);
   }
 }
 

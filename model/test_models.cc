@@ -52,9 +52,14 @@ std::map<std::string, TensorView> F32Views(const ModelConfig& c,
 }
 
 std::unique_ptr<Model> MakeTestModel(const ModelConfig& c, GateMode mode, uint64_t seed) {
+  return MakeTestModel(c, ModelOptions{.gate_mode = mode}, seed);
+}
+
+std::unique_ptr<Model> MakeTestModel(const ModelConfig& c, const ModelOptions& options,
+                                     uint64_t seed) {
   const auto weights = RandomWeights(c, seed);
   ModelWeights bound = OrDie(ModelWeights::Bind(c, F32Views(c, weights)), "bind");
-  return OrDie(Model::FromWeights(c, std::move(bound), {.gate_mode = mode}), "model");
+  return OrDie(Model::FromWeights(c, std::move(bound), options), "model");
 }
 
 }  // namespace egmla::testing

@@ -25,6 +25,8 @@ std::map<std::string, TensorView> F32Views(
     const ModelConfig& config, const std::map<std::string, std::vector<float>>& weights);
 std::unique_ptr<Model> MakeTestModel(const ModelConfig& config, GateMode mode = GateMode::kTable,
                                      uint64_t seed = 7);
+std::unique_ptr<Model> MakeTestModel(const ModelConfig& config, const ModelOptions& options,
+                                     uint64_t seed = 7);
 
 }  // namespace egmla::testing
 

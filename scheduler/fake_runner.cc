@@ -57,7 +57,10 @@ absl::StatusOr<ModelRunnerOutput> FakeRunner::Execute(const SchedulerOutput& out
       return absl::FailedPreconditionError(
           absl::StrCat("scheduled request ", scheduled.request_id, " is unknown"));
     }
-    const State& state = it->second;
+    State& state = it->second;
+    state.block_table.insert(state.block_table.end(), scheduled.new_block_ids.begin(),
+                             scheduled.new_block_ids.end());
+    const std::vector<BlockId>& table = state.block_table;
     const int64_t first = scheduled.num_computed_tokens;
     const int64_t end = first + static_cast<int64_t>(scheduled.token_ids.size());
     const int64_t known = static_cast<int64_t>(state.tokens.size());
@@ -65,14 +68,13 @@ absl::StatusOr<ModelRunnerOutput> FakeRunner::Execute(const SchedulerOutput& out
         !std::equal(scheduled.token_ids.begin(), scheduled.token_ids.end(),
                     state.tokens.begin() + first) ||
         scheduled.sample != (end == known) ||
-        static_cast<int64_t>(scheduled.block_table.size()) * block_size_ < end) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "request ", scheduled.request_id, ": bad chunk [", first, ", ", end, ") of ", known,
-          " tokens, sample ", scheduled.sample, ", ", scheduled.block_table.size(), " blocks"));
+        static_cast<int64_t>(table.size()) * block_size_ < end) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("request ", scheduled.request_id, ": bad chunk [", first, ", ", end, ") of ",
+                       known, " tokens, sample ", scheduled.sample, ", ", table.size(), " blocks"));
     }
     for (int64_t pos = first; pos < end; ++pos) {
-      const int64_t slot =
-          int64_t{scheduled.block_table[pos / block_size_]} * block_size_ + pos % block_size_;
+      const int64_t slot = int64_t{table[pos / block_size_]} * block_size_ + pos % block_size_;
       if (slot < 0 || slot >= num_slots) {
         return absl::FailedPreconditionError(absl::StrCat("slot ", slot, " out of range"));
       }
@@ -96,8 +98,8 @@ absl::StatusOr<ModelRunnerOutput> FakeRunner::Execute(const SchedulerOutput& out
     const int64_t end = first + static_cast<int64_t>(scheduled.token_ids.size());
     sequence_.resize(end);
     for (int64_t pos = 0; pos < end; ++pos) {
-      sequence_[pos] = store_[int64_t{scheduled.block_table[pos / block_size_]} * block_size_ +
-                              pos % block_size_];
+      sequence_[pos] =
+          store_[int64_t{state.block_table[pos / block_size_]} * block_size_ + pos % block_size_];
     }
     if (state.output_options.return_prompt_logprobs) {
       // Position p predicts prompt token p + 1, which the store need not hold yet.

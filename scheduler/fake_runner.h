@@ -1,6 +1,7 @@
 // A deterministic stand-in for the model runner, for tests and benchmarks: no model, but the
-// same contract (common/scheduler_output.h). It keeps a paged token store [num_blocks,
-// block_size], writes each scheduled token at slot block_table[pos / block_size] * block_size +
+// same contract (common/scheduler_output.h). It keeps each request's block table (grown by
+// new_block_ids) and a paged token store [num_blocks, block_size], writes each scheduled token
+// at slot block_table[pos / block_size] * block_size +
 // pos % block_size, and computes everything it returns only from what it reads back through the
 // block table: the next token is a hash of the whole sequence read from the store, so a wrong
 // block table, slot or prefix-cache hit changes the tokens. It also checks the protocol (new
@@ -42,7 +43,8 @@ class FakeRunner {
 
  private:
   struct State {
-    std::vector<int32_t> tokens;  // prompt + outputs, as the runner knows them
+    std::vector<int32_t> tokens;       // prompt + outputs, as the runner knows them
+    std::vector<BlockId> block_table;  // grown by each step's new_block_ids
     int64_t num_prompt_tokens = 0;
     SamplingParams sampling;
     OutputOptions output_options;

@@ -46,6 +46,9 @@ struct Request {
   int64_t num_cached_tokens = 0;
   // Prompt logprobs already handed out (a recomputation after preemption yields them again).
   int64_t num_prompt_logprobs_sent = 0;
+  // Leading blocks of its table the runner has been sent (ScheduledRequest::new_block_ids); 0
+  // while it holds no blocks.
+  int64_t num_blocks_sent = 0;
   FinishReason finish_reason = FinishReason::kNone;
   std::optional<int32_t> matched_stop_token_id;  // the stop token id that ended it, not eos
 

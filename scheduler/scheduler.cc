@@ -141,15 +141,16 @@ int64_t Scheduler::NumNewTokens(const Request& request, int64_t budget) const {
   return std::min(num_new, budget);
 }
 
-void Scheduler::AddScheduled(const Request& request, int64_t num_new,
-                             std::span<const BlockId> table, SchedulerOutput* out) {
+void Scheduler::AddScheduled(Request& request, int64_t num_new, std::span<const BlockId> table,
+                             SchedulerOutput* out) {
   ScheduledRequest& scheduled = out->requests.emplace_back();
   const int64_t first = request.num_computed_tokens;
   scheduled.request_id = request.id;
   scheduled.token_ids.assign(request.token_ids.begin() + first,
                              request.token_ids.begin() + first + num_new);
   scheduled.num_computed_tokens = first;
-  scheduled.block_table.assign(table.begin(), table.end());
+  scheduled.new_block_ids.assign(table.begin() + request.num_blocks_sent, table.end());
+  request.num_blocks_sent = static_cast<int64_t>(table.size());
   scheduled.sample = first + num_new == request.num_tokens();
   out->num_batched_tokens += num_new;
 }
@@ -168,6 +169,7 @@ void Scheduler::Preempt(Request* request, SchedulerOutput* out) {
   kv_.Free(request->id);
   request->status = RequestStatus::kPreempted;
   request->num_computed_tokens = 0;
+  request->num_blocks_sent = 0;  // the runner drops its table with finished_ids
   waiting_.emplace(WaitingKey(request->priority, request->arrival), request);
   out->finished_ids.push_back(request->id);
   ++num_preemptions_;
@@ -224,13 +226,14 @@ SchedulerOutput Scheduler::Schedule() {
   while (!preempted_any && !waiting_.empty() && budget > 0 &&
          num_running() < config_.max_num_seqs) {
     Request* request = waiting_.begin()->second;
-    int64_t num_cached = 0;
+    PrefixHit hit;  // prompt logprobs need every prompt position computed
     if (kv_.enable_prefix_caching() && !request->output_options.return_prompt_logprobs) {
-      num_cached = kv_.GetComputedTokens(request->id, request->token_ids);
+      hit = kv_.GetComputedTokens(request->token_ids);
     }
+    const int64_t num_cached = hit.num_tokens;
     request->num_computed_tokens = num_cached;
     const int64_t num_new = NumNewTokens(*request, budget);
-    if (!kv_.AllocateSlots(request->id, num_cached + num_new)) {
+    if (!kv_.AllocateSlots(request->id, num_cached + num_new, hit)) {
       request->num_computed_tokens = 0;
       break;
     }

@@ -109,7 +109,7 @@ class Scheduler {
   // Tokens `request` may compute this step within `budget` and the chunk cap.
   int64_t NumNewTokens(const Request& request, int64_t budget) const;
   // Appends request's next `num_new` tokens, computed through `table`, to out.requests.
-  void AddScheduled(const Request& request, int64_t num_new, std::span<const BlockId> table,
+  void AddScheduled(Request& request, int64_t num_new, std::span<const BlockId> table,
                     SchedulerOutput* out);
   // Index in running_ of the preemption victim: the largest (priority, arrival).
   size_t VictimIndex() const;

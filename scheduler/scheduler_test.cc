@@ -10,6 +10,7 @@ namespace egmla {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
@@ -91,6 +92,43 @@ TEST(SchedulerTest, AddRequestValidates) {
   EXPECT_EQ(s.num_waiting(), 2);
 }
 
+TEST(SchedulerTest, RunningRequestsSendOnlyTheirNewBlocks) {
+  Scheduler s(Config(8));  // blocks of 4 tokens
+  ASSERT_TRUE(s.AddRequest(Req(1, Iota(3), 8)).ok());
+  std::vector<std::vector<BlockId>> sent;
+  for (int step = 0; step < 7; ++step) {  // positions 0-2, then 3, 4, ..., 8
+    SchedulerOutput out = s.Schedule();
+    ASSERT_THAT(out.requests, SizeIs(1));
+    sent.push_back(out.requests[0].new_block_ids);
+    s.Update(out, Answer(out));
+  }
+  // Prefill: block 0; position 3 still fits; position 4 opens block 1; position 8 block 2.
+  EXPECT_THAT(sent, ElementsAre(ElementsAre(0), IsEmpty(), ElementsAre(1), IsEmpty(), IsEmpty(),
+                                IsEmpty(), ElementsAre(2)));
+}
+
+TEST(SchedulerTest, APreemptedRequestSendsItsWholeTableAgainWhenResumed) {
+  Scheduler s(Config(3));  // 12 tokens
+  ASSERT_TRUE(s.AddRequest(Req(1, Iota(4), 8, /*priority=*/0)).ok());
+  ASSERT_TRUE(s.AddRequest(Req(2, Iota(4), 8, /*priority=*/1)).ok());
+  for (int step = 0; step < 10 && s.num_preemptions() == 0; ++step) {
+    SchedulerOutput out = s.Schedule();
+    s.Update(out, Answer(out));
+  }
+  ASSERT_EQ(s.num_preemptions(), 1);
+  ASSERT_EQ(s.FindRequest(2)->status, RequestStatus::kPreempted);
+  while (s.FindRequest(2)->status != RequestStatus::kRunning) {
+    SchedulerOutput out = s.Schedule();
+    for (const ScheduledRequest& r : out.requests) {
+      if (r.request_id != 2) continue;
+      // Its prompt block may come back from the prefix cache; either way the runner, which
+      // dropped its table at the preemption, gets all of it.
+      EXPECT_THAT(r.new_block_ids, ElementsAreArray(s.kv_cache().block_table(2)));
+    }
+    s.Update(out, Answer(out));
+  }
+}
+
 TEST(SchedulerTest, PrefillThenDecodeUntilLength) {
   Scheduler s(Config(8));
   ASSERT_TRUE(s.AddRequest(Req(1, Iota(5), 3)).ok());
@@ -103,7 +141,7 @@ TEST(SchedulerTest, PrefillThenDecodeUntilLength) {
   ASSERT_THAT(out.requests, SizeIs(1));
   EXPECT_EQ(out.requests[0].token_ids, Iota(5));
   EXPECT_EQ(out.requests[0].num_computed_tokens, 0);
-  EXPECT_THAT(out.requests[0].block_table, ElementsAre(0, 1));
+  EXPECT_THAT(out.requests[0].new_block_ids, ElementsAre(0, 1));
   EXPECT_TRUE(out.requests[0].sample);
   EXPECT_EQ(out.num_batched_tokens, 5);
   std::vector<RequestEvent> events = s.Update(out, Answer(out, 60));
@@ -258,7 +296,7 @@ TEST(SchedulerTest, PreemptsByPriorityEvenWhenAlreadyScheduled) {
   EXPECT_THAT(Ids(out), ElementsAre(2));
   EXPECT_THAT(out.finished_ids, ElementsAre(1));
   EXPECT_EQ(out.num_batched_tokens, 1);
-  EXPECT_THAT(out.requests[0].block_table, SizeIs(2));
+  EXPECT_THAT(out.requests[0].new_block_ids, SizeIs(1));  // its second block
   EXPECT_EQ(s.FindRequest(1)->status, RequestStatus::kPreempted);
   EXPECT_EQ(s.FindRequest(1)->num_computed_tokens, 0);
   EXPECT_EQ(s.num_preemptions(), 1);

@@ -39,6 +39,8 @@ ABSL_FLAG(int64_t, max_context, 0, "context limit in tokens (0 = the model's)");
 ABSL_FLAG(int64_t, default_max_tokens, 256, "max_tokens of a request that leaves it 0");
 ABSL_FLAG(bool, enable_prefix_caching, true, "reuse cached KV blocks of shared prefixes");
 ABSL_FLAG(std::string, gate_mode, "auto", "eg_mla gate: auto | table | onthefly");
+ABSL_FLAG(std::string, eg_mla_decode, "grouped",
+          "eg_mla up_projected decode: grouped (per distinct token id) | recompute (reference)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "how long in-flight streams may run after SIGTERM");
 ABSL_FLAG(absl::Duration, engine_stall_timeout, absl::Seconds(60),
@@ -114,6 +116,7 @@ int main(int argc, char** argv) {
       .default_max_tokens = absl::GetFlag(FLAGS_default_max_tokens),
       .enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching),
       .gate_mode = absl::GetFlag(FLAGS_gate_mode),
+      .eg_mla_decode = absl::GetFlag(FLAGS_eg_mla_decode),
       .drain_timeout = absl::GetFlag(FLAGS_drain_timeout),
       .engine_stall_timeout = absl::GetFlag(FLAGS_engine_stall_timeout),
       .cpu_threads = absl::GetFlag(FLAGS_cpu_threads),

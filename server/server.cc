@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -19,9 +17,9 @@
 #include "grpcpp/server_builder.h"
 #include "grpcpp/server_posix.h"
 #include "kernels/cpu/cpu_threads.h"
-#include "kvcache/capacity.h"
+#include "model/gate.h"
 #include "model/kv_size.h"
-#include "model/tensor_names.h"
+#include "runner/make_executor.h"
 #include "server/build_info.h"
 #include "server/metrics_endpoint.h"
 #include "spdlog/spdlog.h"
@@ -63,23 +61,12 @@ absl::StatusOr<std::string> ReadFlagFile(const std::string& flag, const std::str
   return text;
 }
 
-// --gate-mode auto: the table when it takes at most a quarter of what weights and cache may use.
-absl::StatusOr<GateMode> ChooseGateMode(const ServerOptions& o, const ModelConfig& config) {
-  if (o.gate_mode == "table") return GateMode::kTable;
-  if (o.gate_mode == "onthefly") return GateMode::kOnTheFly;
-  int64_t weight_bytes = 0;
-  for (const TensorSpec& spec : ExpectedTensors(config)) {
-    weight_bytes += NumElements(spec.shape) * static_cast<int64_t>(sizeof(float));
-  }
-  const int64_t table = GateTableBytes(config, DType::kF32, GateMode::kTable);
-  return table * 4 <= weight_bytes + o.kv_cache_memory_bytes ? GateMode::kTable
-                                                             : GateMode::kOnTheFly;
-}
-
-v1::ModelInfo DescribeModel(const ServerOptions& o, const Model& model, const CacheSpec& spec,
-                            int64_t num_blocks, int64_t max_context, GateMode gate_mode,
+v1::ModelInfo DescribeModel(const ServerOptions& o, const Engine& engine, GateMode gate_mode,
                             bool has_tokenizer) {
-  const ModelConfig& c = model.config();
+  const Executor& executor = engine.executor();
+  const ModelConfig& c = executor.model_config();
+  const CacheSpec spec = executor.cache_spec();
+  const ExecutorInfo device = executor.info();
   v1::ModelInfo info;
   info.set_model_name(std::filesystem::path(o.model_dir).lexically_normal().filename().string());
   if (info.model_name().empty()) {
@@ -93,31 +80,21 @@ v1::ModelInfo DescribeModel(const ServerOptions& o, const Model& model, const Ca
   info.set_vocab_size(static_cast<uint32_t>(c.vocab_size));
   info.set_kv_lora_rank(static_cast<uint32_t>(c.kv_lora_rank));
   info.set_qk_rope_head_dim(static_cast<uint32_t>(c.qk_rope_head_dim));
-  info.set_max_context_tokens(static_cast<uint32_t>(max_context));
+  info.set_max_context_tokens(static_cast<uint32_t>(engine.max_context_tokens()));
   info.set_kv_cache_elements_per_token(static_cast<uint64_t>(spec.elements_per_token()));
   info.set_kv_cache_bytes_per_token(static_cast<uint64_t>(spec.bytes_per_token()));
-  info.set_block_size(static_cast<uint32_t>(o.block_size));
-  info.set_num_blocks(static_cast<uint64_t>(num_blocks));
+  info.set_block_size(static_cast<uint32_t>(executor.block_size()));
+  info.set_num_blocks(static_cast<uint64_t>(executor.num_blocks()));
   info.set_gate_table_bytes(static_cast<uint64_t>(GateTableBytes(c, DType::kF32, gate_mode)));
-  info.set_device("cpu");
-  info.set_dtype("f32");
+  info.set_device(device.device);
+  info.set_dtype(device.dtype);
+  info.set_kv_cache_dtype(device.kv_cache_dtype);
+  // Which decode serves eg_mla up_projected; empty for the other attention types.
+  if (c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected) {
+    info.set_eg_mla_decode(EgMlaDecodeName(*ParseEgMlaDecode(o.eg_mla_decode)));
+  }
   info.set_has_tokenizer(has_tokenizer);
   return info;
-}
-
-// The CPU's model name from /proc/cpuinfo (egmla_device_info's `name`), or "unknown".
-std::string CpuModelName() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
-      }
-    }
-  }
-  return "unknown";
 }
 
 }  // namespace
@@ -137,24 +114,27 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 
   // The model.
   EGMLA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(o.model_dir + "/config.json"));
-  EGMLA_ASSIGN_OR_RETURN(GateMode gate_mode, ChooseGateMode(o, config));
-  EGMLA_ASSIGN_OR_RETURN(server->model_,
-                         Model::Load(o.model_dir, config, {.gate_mode = gate_mode}));
+  EGMLA_ASSIGN_OR_RETURN(GateMode gate_mode,
+                         ResolveGateMode(o.gate_mode, config, o.kv_cache_memory_bytes));
+  EGMLA_ASSIGN_OR_RETURN(
+      server->model_,
+      Model::Load(o.model_dir, config,
+                  {.gate_mode = gate_mode, .eg_mla_decode = *ParseEgMlaDecode(o.eg_mla_decode)}));
   const Model& model = *server->model_;
   EGMLA_ASSIGN_OR_RETURN(server->tokenizer_, LoadModelTokenizer(o.model_dir));
   const Tokenizer* tokenizer = server->tokenizer_.get();
-  const CacheSpec spec = model.cache_spec();
-  const int64_t num_blocks = o.num_kv_blocks > 0
-                                 ? o.num_kv_blocks
-                                 : NumBlocksForMemory(o.kv_cache_memory_bytes, spec, o.block_size);
-  if (num_blocks < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--kv-cache-memory: ", o.kv_cache_memory_bytes, " bytes hold no block of ",
-                     o.block_size, " tokens at ", spec.bytes_per_token(), " bytes per token"));
-  }
-  int64_t max_context = config.max_position_embeddings;
-  if (o.max_context > 0) max_context = std::min(max_context, o.max_context);
-  max_context = std::min(max_context, num_blocks * o.block_size);
+  // The executor that serves (--device, --dtype, --kv-cache-dtype, the cache's size) and its
+  // cache: what ModelInfo and the metrics report come from it.
+  EGMLA_ASSIGN_OR_RETURN(std::unique_ptr<Executor> executor,
+                         MakeExecutor(model, {.device = o.device,
+                                              .dtype = o.dtype,
+                                              .kv_cache_dtype = o.kv_cache_dtype,
+                                              .kv_cache_memory_bytes = o.kv_cache_memory_bytes,
+                                              .num_kv_blocks = o.num_kv_blocks,
+                                              .gpu_memory_utilization = o.gpu_memory_utilization,
+                                              .block_size = o.block_size}));
+  const CacheSpec spec = executor->cache_spec();
+  const ExecutorInfo device = executor->info();
 
   // Metrics first: the engine reports to them from its first step. The snapshot reads engine_
   // and context_: it runs only on the metrics HTTP server, which starts after both are set and
@@ -173,19 +153,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       },
       MetricsInfo{.version = kBuildVersion,
                   .git_sha = kBuildGitSha,
-                  .device = "cpu",
-                  .device_name = CpuModelName(),
-                  .dtype = "f32",
-                  .kv_cache_dtype = "f32"});
+                  .device = device.device,
+                  .device_name = device.device_name,
+                  .dtype = device.dtype,
+                  .kv_cache_dtype = device.kv_cache_dtype});
 
-  const SchedulerConfig scheduler{.max_num_seqs = o.max_num_seqs,
-                                  .max_num_batched_tokens = o.max_num_batched_tokens,
-                                  .max_queued_requests = o.max_queued_requests,
-                                  .block_size = o.block_size,
-                                  .num_blocks = num_blocks,
-                                  .enable_prefix_caching = o.enable_prefix_caching};
+  SchedulerConfig scheduler{.max_num_seqs = o.max_num_seqs,
+                            .max_num_batched_tokens = o.max_num_batched_tokens,
+                            .max_queued_requests = o.max_queued_requests,
+                            .block_size = static_cast<int32_t>(executor->block_size()),
+                            .num_blocks = executor->num_blocks(),
+                            .enable_prefix_caching = o.enable_prefix_caching};
   EGMLA_RETURN_IF_ERROR(ValidateSchedulerConfig(scheduler));
-  server->engine_ = std::make_unique<Engine>(model, scheduler, server->metrics_.get(), tokenizer);
+  server->engine_ = std::make_unique<Engine>(
+      std::move(executor),
+      EngineConfig{.scheduler = scheduler, .max_context_tokens = o.max_context},
+      server->metrics_.get(), tokenizer);
+  const int64_t max_context = server->engine_->max_context_tokens();
 
   Metrics* metrics = server->metrics_.get();
   const ValidationLimits limits{
@@ -196,8 +180,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       .text_prefix_token_id = config.text_prefix_token_id(),
       .max_text_bytes = tokenizer ? MaxTextBytes(max_context, tokenizer->max_token_bytes()) : 0};
   server->context_ = std::make_unique<ServiceContext>(
-      server->engine_.get(),
-      DescribeModel(o, model, spec, num_blocks, max_context, gate_mode, tokenizer != nullptr),
+      server->engine_.get(), DescribeModel(o, *server->engine_, gate_mode, tokenizer != nullptr),
       limits, api_key, [metrics](absl::StatusCode code) { metrics->OnRejected(code); });
   server->service_ = std::make_unique<GenerationService>(server->context_.get());
 
@@ -268,10 +251,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         });
   }
   spdlog::info(
-      "serving {} ({}, {} layers) on {}:{}, metrics on port {}; KV cache: {} blocks of {} "
+      "serving {} ({}, {} layers) on {} {}:{}, metrics on port {}; KV cache: {} blocks of {} "
       "tokens, {} bytes per token{}",
-      o.model_dir, AttentionTypeName(config.attention_type), config.num_hidden_layers, o.host,
-      server->port_, server->metrics_port(), num_blocks, o.block_size, spec.bytes_per_token(),
+      o.model_dir, AttentionTypeName(config.attention_type), config.num_hidden_layers,
+      device.device, o.host, server->port_, server->metrics_port(), scheduler.num_blocks,
+      scheduler.block_size, spec.bytes_per_token(),
       !config.is_eg_mla()             ? ""
       : gate_mode == GateMode::kTable ? "; gate mode table"
                                       : "; gate mode onthefly");

@@ -1,6 +1,7 @@
 #include "server/server_options.h"
 
 #include "absl/strings/str_cat.h"
+#include "model/eg_mla_grouped.h"
 
 namespace egmla {
 namespace {
@@ -30,17 +31,14 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (!OneOf(o.device, {"auto", "cpu", "cuda"})) {
     return Bad("device", absl::StrCat("'", o.device, "' is not one of auto, cpu, cuda"));
   }
-  if (o.device == "cuda") {
-    return Bad("device", "cuda: this build serves on CPU only (the CUDA backend is not built yet)");
+  // Which values the serving backend takes is the executor's business (runner/make_executor.h);
+  // here only the spelling.
+  if (!OneOf(o.dtype, {"auto", "f32", "bf16", "f16"})) {
+    return Bad("dtype", absl::StrCat("'", o.dtype, "' is not one of auto, f32, bf16, f16"));
   }
-  // On CPU the compute and cache dtype is fp32 (DESIGN §5.1: auto = f32 on CPU).
-  if (!OneOf(o.dtype, {"auto", "f32"})) {
-    return Bad("dtype",
-               absl::StrCat("'", o.dtype, "': the CPU backend computes in f32 (auto, f32)"));
-  }
-  if (!OneOf(o.kv_cache_dtype, {"auto", "f32"})) {
+  if (!OneOf(o.kv_cache_dtype, {"auto", "f32", "bf16", "f16"})) {
     return Bad("kv-cache-dtype",
-               absl::StrCat("'", o.kv_cache_dtype, "': the CPU cache holds f32 (auto, f32)"));
+               absl::StrCat("'", o.kv_cache_dtype, "' is not one of auto, f32, bf16, f16"));
   }
   if (o.kv_cache_memory_bytes <= 0) return Bad("kv-cache-memory", "must be positive");
   if (!(o.gpu_memory_utilization > 0 && o.gpu_memory_utilization <= 1)) {
@@ -56,6 +54,10 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (!OneOf(o.gate_mode, {"auto", "table", "onthefly"})) {
     return Bad("gate-mode",
                absl::StrCat("'", o.gate_mode, "' is not one of auto, table, onthefly"));
+  }
+  if (!ParseEgMlaDecode(o.eg_mla_decode)) {
+    return Bad("eg-mla-decode",
+               absl::StrCat("'", o.eg_mla_decode, "' is not one of grouped, recompute"));
   }
   if (o.drain_timeout < absl::ZeroDuration()) return Bad("drain-timeout", "must be >= 0");
   if (o.cpu_threads < 0) return Bad("cpu-threads", "must be >= 0 (0 = the usable cores)");

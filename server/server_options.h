@@ -29,7 +29,8 @@ struct ServerOptions {
   int64_t max_context = 0;  // 0 = the model's
   int64_t default_max_tokens = 256;
   bool enable_prefix_caching = true;
-  std::string gate_mode = "auto";  // auto | table | onthefly
+  std::string gate_mode = "auto";         // auto | table | onthefly
+  std::string eg_mla_decode = "grouped";  // grouped | recompute (eg_mla up_projected)
   absl::Duration drain_timeout = absl::Seconds(30);
   // Liveness turns NOT_SERVING when the engine has work and no progress for this long; 0 = off.
   absl::Duration engine_stall_timeout = absl::Seconds(60);

@@ -1,6 +1,7 @@
 #include "tools/cli_util.h"
 
 #include <iostream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -23,20 +24,12 @@ absl::StatusOr<DType> ParseCacheDType(const std::string& flag) {
   return *dtype;
 }
 
-absl::StatusOr<GateMode> ParseGateModeFlag(const std::string& flag) {
-  if (flag.empty() || flag == "auto") return GateMode::kTable;
-  std::optional<GateMode> mode = ParseGateMode(flag);
-  if (!mode) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--gate-mode: '", flag, "' is not one of auto, table, onthefly"));
-  }
-  return *mode;
-}
-
 absl::StatusOr<std::unique_ptr<Model>> LoadModelForCli(const std::string& dir,
-                                                       const std::string& gate_mode) {
-  EGMLA_ASSIGN_OR_RETURN(GateMode mode, ParseGateModeFlag(gate_mode));
-  return Model::Load(dir, {.gate_mode = mode});
+                                                       const std::string& gate_mode,
+                                                       int64_t kv_cache_memory_bytes) {
+  EGMLA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(dir + "/config.json"));
+  EGMLA_ASSIGN_OR_RETURN(GateMode mode, ResolveGateMode(gate_mode, config, kv_cache_memory_bytes));
+  return Model::Load(dir, std::move(config), {.gate_mode = mode});
 }
 
 }  // namespace egmla::cli

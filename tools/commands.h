@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "model/sampler.h"
+#include "runner/sampler.h"
 
 namespace egmla::cli {
 

@@ -29,7 +29,8 @@ absl::Status ScoreImpl(const ScoreOptions& o) {
   if (o.model_dir.empty()) return absl::InvalidArgumentError("--model is required");
   if (o.logits_out.empty()) return absl::InvalidArgumentError("--logits-out is required");
   EGMLA_ASSIGN_OR_RETURN(std::vector<int32_t> ids, ParseTokenIds(o.token_ids));
-  EGMLA_ASSIGN_OR_RETURN(auto model, LoadModelForCli(o.model_dir, o.gate_mode));
+  EGMLA_ASSIGN_OR_RETURN(
+      auto model, LoadModelForCli(o.model_dir, o.gate_mode, kServerDefaultKvCacheMemoryBytes));
   SequenceCache cache = model->NewCache();
   EGMLA_ASSIGN_OR_RETURN(std::vector<float> logits, model->Forward(ids, &cache));
   return WriteFloats(o.logits_out, logits);
@@ -39,7 +40,8 @@ absl::Status KvSizeImpl(const KvSizeOptions& o) {
   if (o.config_path.empty()) return absl::InvalidArgumentError("--config is required");
   EGMLA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(o.config_path));
   EGMLA_ASSIGN_OR_RETURN(DType dtype, ParseCacheDType(o.dtype));
-  EGMLA_ASSIGN_OR_RETURN(GateMode mode, ParseGateModeFlag(o.gate_mode));
+  EGMLA_ASSIGN_OR_RETURN(GateMode mode,
+                         ResolveGateMode(o.gate_mode, config, kServerDefaultKvCacheMemoryBytes));
   const CacheSpec spec = MakeCacheSpec(config, dtype);
   std::cout << "{\"elements_per_token\": " << spec.elements_per_token()
             << ", \"bytes_per_token\": " << spec.bytes_per_token()

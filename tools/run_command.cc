@@ -13,8 +13,8 @@
 #include "common/status.h"
 #include "engine/collecting_sink.h"
 #include "engine/engine.h"
-#include "kvcache/capacity.h"
 #include "model/model.h"
+#include "runner/make_executor.h"
 #include "tokenizer/tokenizer.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
@@ -75,7 +75,8 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> ReadPrompts(const RunOptions& 
 
 absl::Status RunImpl(const RunOptions& o) {
   if (o.model_dir.empty()) return absl::InvalidArgumentError("--model is required");
-  EGMLA_ASSIGN_OR_RETURN(auto model, LoadModelForCli(o.model_dir, o.gate_mode));
+  EGMLA_ASSIGN_OR_RETURN(auto model,
+                         LoadModelForCli(o.model_dir, o.gate_mode, o.kv_cache_memory_bytes));
   EGMLA_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadModelTokenizer(o.model_dir));
   EGMLA_ASSIGN_OR_RETURN(auto prompts, ReadPrompts(o, tokenizer.get(), model->config()));
   if (!o.stop_sequences.empty() && tokenizer == nullptr) {
@@ -83,15 +84,17 @@ absl::Status RunImpl(const RunOptions& o) {
   }
   SamplingParams sampling = o.sampling;
   if (!o.seed_set) sampling.seed = std::random_device()();
-  const int32_t block_size = 16;
-  SchedulerConfig config{
-      .block_size = block_size,
-      .num_blocks = NumBlocksForMemory(o.kv_cache_memory_bytes, model->cache_spec(), block_size)};
+  EGMLA_ASSIGN_OR_RETURN(
+      std::unique_ptr<Executor> executor,
+      MakeExecutor(*model, {.kv_cache_memory_bytes = o.kv_cache_memory_bytes, .block_size = 16}));
+  SchedulerConfig config;
   config.max_queued_requests = std::max<int64_t>(config.max_queued_requests, prompts.size());
+  config.num_blocks = executor->num_blocks();
+  config.block_size = static_cast<int32_t>(executor->block_size());
   EGMLA_RETURN_IF_ERROR(ValidateSchedulerConfig(config));
 
   // Every prompt goes in at once; continuous batching runs them together.
-  Engine engine(*model, config, /*observer=*/nullptr, tokenizer.get());
+  Engine engine(std::move(executor), {.scheduler = config}, /*observer=*/nullptr, tokenizer.get());
   std::vector<std::shared_ptr<CollectingSink>> sinks;
   for (std::vector<int32_t>& prompt : prompts) {
     sinks.push_back(std::make_shared<CollectingSink>());

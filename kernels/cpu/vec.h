@@ -1,8 +1,9 @@
 // The CPU's vector inner loops, chosen once per process: AVX2 with FMA where the CPU has them
 // (vec_avx2.cc, compiled with -mavx2 -mfma), else portable C++ (vec_generic.cc).
 //
-// Every function sums in one fixed order that depends only on the length n: products go to 8
-// partial sums by index mod 8 (one AVX2 register), the partials are added in the tree
+// Every function but matmul_rows sums in one fixed order that depends only on the length n:
+// products go to 8 partial sums by index mod 8 (one AVX2 register), the partials are added in the
+// tree
 // ((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7)), then the n mod 8 tail in index order. So a result never
 // depends on the batch, the chunking or the thread count (DESIGN §4); the AVX2 path fuses the
 // multiply-adds, so the two paths differ in the last bits, but a process uses one of them.
@@ -21,6 +22,14 @@ struct VecOps {
                          const float* w,  // [out, in]
                          float* y,        // [rows, out]
                          int64_t rows, int64_t in, int64_t out, int64_t o_begin, int64_t o_end);
+
+  // y[r, o] = Σ_k x[r, k]·w[k, o] for every row r < rows and column o < out: w in [in, out]
+  // layout, each output one accumulator over k in ascending order (unlike linear_columns' 8
+  // partial sums): outer-product form, for small products whose inner dimension is short.
+  void (*matmul_rows)(const float* x,  // [rows, in]
+                      const float* w,  // [in, out]
+                      float* y,        // [rows, out]
+                      int64_t rows, int64_t in, int64_t out);
 
   // out[h] = a[h*a_stride : +n] · b[h*b_stride : +n] for h < heads (b_stride 0: one b shared).
   void (*dots)(const float* a, int64_t a_stride, const float* b, int64_t b_stride, int64_t heads,

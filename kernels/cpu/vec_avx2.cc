@@ -66,6 +66,39 @@ void LinearColumns(const float* x, const float* w, float* y, int64_t rows, int64
   for (; r < rows; ++r) LinearRows<1, 4>(x + r * in, w, y + r * out, in, out, o_begin, o_end);
 }
 
+// y[r, o..o+8C) for one row: C accumulators of 8 columns, one broadcast of x[r, k] per k.
+template <int C>
+inline void MatmulTile(const float* x, const float* w, float* y, int64_t in, int64_t out,
+                       int64_t o) {
+  __m256 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < in; ++k) {
+    const __m256 xk = _mm256_broadcast_ss(x + k);
+    const float* wk = w + k * out + o;
+    for (int c = 0; c < C; ++c) {
+      acc[c] = _mm256_fmadd_ps(xk, _mm256_loadu_ps(wk + c * kLanes), acc[c]);
+    }
+  }
+  for (int c = 0; c < C; ++c) _mm256_storeu_ps(y + o + c * kLanes, acc[c]);
+}
+
+void MatmulRows(const float* x, const float* w, float* y, int64_t rows, int64_t in, int64_t out) {
+  const int64_t out_lanes = out - out % kLanes;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * in;
+    float* yr = y + r * out;
+    int64_t o = 0;
+    for (; o + 8 * kLanes <= out_lanes; o += 8 * kLanes) MatmulTile<8>(xr, w, yr, in, out, o);
+    for (; o + 2 * kLanes <= out_lanes; o += 2 * kLanes) MatmulTile<2>(xr, w, yr, in, out, o);
+    for (; o < out_lanes; o += kLanes) MatmulTile<1>(xr, w, yr, in, out, o);
+    for (; o < out; ++o) {
+      float sum = 0.0f;
+      for (int64_t k = 0; k < in; ++k) sum = __builtin_fmaf(xr[k], w[k * out + o], sum);
+      yr[o] = sum;
+    }
+  }
+}
+
 inline float Dot(const float* a, const float* b, int64_t n) {
   const int64_t n_lanes = n - n % kLanes;
   __m256 acc = _mm256_setzero_ps();
@@ -174,6 +207,7 @@ void WeightedRows(const float* w, int64_t w_key_stride, int64_t w_head_stride,
 // the CPU before calling through it.
 constinit const VecOps kAvx2Ops{.isa = "avx2+fma",
                                 .linear_columns = LinearColumns,
+                                .matmul_rows = MatmulRows,
                                 .dots = Dots,
                                 .axpys = Axpys,
                                 .weighted_rows = WeightedRows};

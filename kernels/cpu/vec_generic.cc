@@ -1,4 +1,6 @@
 // Portable VecOps (see vec.h for the summation order every implementation follows).
+#include <algorithm>
+
 #include "kernels/cpu/vec.h"
 
 namespace egmla::ops {
@@ -41,6 +43,18 @@ void LinearColumns(const float* x, const float* w, float* y, int64_t rows, int64
   for (; r < rows; ++r) LinearRows<1>(x + r * in, w, y + r * out, in, out, o_begin, o_end);
 }
 
+void MatmulRows(const float* x, const float* w, float* y, int64_t rows, int64_t in, int64_t out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* yr = y + r * out;
+    std::fill_n(yr, out, 0.0f);
+    for (int64_t k = 0; k < in; ++k) {
+      const float xk = x[r * in + k];
+      const float* wk = w + k * out;
+      for (int64_t o = 0; o < out; ++o) yr[o] += xk * wk[o];
+    }
+  }
+}
+
 float Dot(const float* a, const float* b, int64_t n) {
   const int64_t n_lanes = n - n % kLanes;
   float acc[kLanes] = {};
@@ -80,6 +94,7 @@ void WeightedRows(const float* w, int64_t w_key_stride, int64_t w_head_stride,
 const VecOps& GenericVec() {
   static const VecOps kOps{.isa = "generic",
                            .linear_columns = LinearColumns,
+                           .matmul_rows = MatmulRows,
                            .dots = Dots,
                            .axpys = Axpys,
                            .weighted_rows = WeightedRows};

@@ -99,5 +99,24 @@ TEST(VecTest, LinearColumnsIsBatchInvariantAndCorrect) {
   }
 }
 
+// matmul_rows: every column tail (out 64 + 16 + 8 + 3) and a row alone equals it in a block.
+TEST(VecTest, MatmulRowsIsBatchInvariantAndCorrect) {
+  for (const VecOps* vec : Implementations()) {
+    const int64_t rows = 5, in = 19, out = 91;
+    std::vector<float> x = Random(rows * in, 9), w = Random(in * out, 10);
+    std::vector<float> all(rows * out), one(out);
+    vec->matmul_rows(x.data(), w.data(), all.data(), rows, in, out);
+    for (int64_t r = 0; r < rows; ++r) {
+      vec->matmul_rows(&x[r * in], w.data(), one.data(), 1, in, out);
+      for (int64_t o = 0; o < out; ++o) {
+        double want = 0;
+        for (int64_t k = 0; k < in; ++k) want += double{x[r * in + k]} * w[k * out + o];
+        EXPECT_EQ(one[o], all[r * out + o]) << vec->isa;
+        EXPECT_NEAR(one[o], want, 1e-4) << vec->isa << " row " << r << " column " << o;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace egmla::ops

@@ -6,10 +6,10 @@
 #define EGMLA_KERNELS_CUDA_OPS_CUDA_H_
 
 #include "absl/status/status.h"
-#include "kernels/cuda/blas_handle.h"
 #include "kernels/cuda/gemm/linear_bf16.h"
 #include "kernels/cuda/rms_norm/rms_norm.h"
-#include "kernels/cuda/stream.h"
+#include "kernels/cuda/runtime/blas_handle.h"
+#include "kernels/cuda/runtime/stream.h"
 
 namespace egmla::ops::cuda {
 

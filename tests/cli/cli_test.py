@@ -95,9 +95,10 @@ class CliTest(unittest.TestCase):
     def test_kv_size_prints_one_json_object(self):
         out = json.loads(egmla("kv-size", "--config", CONFIG, "--dtype", "bf16").stdout)
         self.assertEqual(set(out), {"elements_per_token", "bytes_per_token", "gate_table_bytes"})
-        # 4 layers x (16 + 16), bf16, plus the 4-byte token id of the up-projected gate.
+        # 4 layers x (16 + 16), bf16, plus what the up-projected gate keeps per token: the 4-byte
+        # token id and, per layer, the LayerNorm statistics (two fp32; issue 15).
         self.assertEqual(out["elements_per_token"], 128)
-        self.assertEqual(out["bytes_per_token"], 128 * 2 + 4)
+        self.assertEqual(out["bytes_per_token"], 128 * 2 + 4 + 4 * 8)
 
     def test_kv_size_refuses_a_bad_dtype(self):
         proc = egmla("kv-size", "--config", CONFIG, "--dtype", "fp8", check=False)

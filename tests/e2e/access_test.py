@@ -64,6 +64,7 @@ class OpenServerTest(harness.ModelTestCase):
         # --kv-cache-memory defaults to 1 GiB on CPU.
         self.assertEqual(info.num_blocks, 2**30 // (info.kv_cache_bytes_per_token * 64))
         self.assertEqual(info.device, "cpu")
+        self.assertEqual(info.kv_cache_dtype, "f32")
         self.assertEqual(info.dtype, "f32")
         self.assertFalse(info.has_tokenizer)
         load = self.server.load()

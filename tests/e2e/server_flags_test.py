@@ -39,11 +39,14 @@ class ServerFlagsTest(harness.ModelTestCase):
             (["--device", "cuda"], "--device"),
             (["--device", "tpu"], "--device"),
             (["--dtype", "f64"], "--dtype"),
+            (["--dtype", "bf16"], "--dtype"),  # spelled right, but the CPU runner is f32
+            (["--kv-cache-dtype", "f16"], "--kv-cache-dtype"),
             (["--block-size", 0], "--block-size"),
             (["--max-num-seqs", 0], "--max-num-seqs"),
             (["--max-queued-requests", 0], "--max-queued-requests"),
             (["--default-max-tokens", 0], "--default-max-tokens"),
             (["--gate-mode", "sometimes"], "--gate-mode"),
+            (["--eg-mla-decode", "fast"], "--eg-mla-decode"),
             (["--gpu-memory-utilization", 1.5], "--gpu-memory-utilization"),
             (["--drain-timeout", "forever"], "drain_timeout", "drain-timeout"),
             (["--log-format", "xml"], "log-format", "log_format"),
@@ -63,6 +66,20 @@ class ServerFlagsTest(harness.ModelTestCase):
                 result = harness.generate(server.stub(), harness.greedy([1, 2, 3], 4))
                 self.assertEqual(result.code, harness.grpc.StatusCode.OK, result)
                 self.assertEqual(len(result.tokens), 4)
+
+    def test_eg_mla_decode_modes_give_the_same_tokens(self):
+        """--eg-mla-decode: ModelInfo says which decode serves; grouped gives the greedy tokens of
+        the recompute reference (the default model is eg_mla with the up-projected gate)."""
+        tokens = {}
+        for mode in ("grouped", "recompute"):
+            with Server(self.model, "--eg-mla-decode", mode) as server:
+                info = server.stub().GetModelInfo(harness.pb.GetModelInfoRequest(), timeout=10)
+                self.assertEqual(info.eg_mla_decode, mode)
+                result = harness.generate(server.stub(), harness.greedy([5, 6, 7, 5, 6, 5], 24))
+                self.assertEqual(result.code, harness.grpc.StatusCode.OK, result)
+                tokens[mode] = list(result.tokens)
+        self.assertEqual(len(tokens["grouped"]), 24)
+        self.assertEqual(tokens["grouped"], tokens["recompute"])
 
     def test_unknown_flag_and_stray_argument(self):
         self.assertRefused(["--no-such-flag"], "no-such-flag", "no_such_flag")

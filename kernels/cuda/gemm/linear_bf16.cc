@@ -11,8 +11,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/cuda/cuda_status.h"
 #include "kernels/cuda/ops_cuda.h"
+#include "kernels/cuda/runtime/cuda_status.h"
 
 namespace egmla::ops::cuda {
 namespace {

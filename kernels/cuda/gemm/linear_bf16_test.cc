@@ -16,11 +16,11 @@
 
 #include "common/dtype.h"
 #include "gtest/gtest.h"
-#include "kernels/cuda/blas_handle.h"
-#include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/gpu_test_util.h"
 #include "kernels/cuda/ops_cuda.h"
-#include "kernels/cuda/stream.h"
+#include "kernels/cuda/runtime/blas_handle.h"
+#include "kernels/cuda/runtime/device_buffer.h"
+#include "kernels/cuda/runtime/stream.h"
 #include "kernels/ops.h"
 
 namespace egmla::ops::cuda {

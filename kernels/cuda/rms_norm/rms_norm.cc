@@ -5,9 +5,9 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/cuda/cuda_status.h"
 #include "kernels/cuda/ops_cuda.h"
 #include "kernels/cuda/rms_norm/rms_norm_kernel.h"
+#include "kernels/cuda/runtime/cuda_status.h"
 
 namespace egmla::ops::cuda {
 namespace {

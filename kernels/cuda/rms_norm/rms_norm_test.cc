@@ -15,9 +15,9 @@
 
 #include "common/dtype.h"
 #include "gtest/gtest.h"
-#include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/gpu_test_util.h"
 #include "kernels/cuda/ops_cuda.h"
+#include "kernels/cuda/runtime/device_buffer.h"
 #include "kernels/ops.h"
 
 namespace egmla::ops::cuda {
