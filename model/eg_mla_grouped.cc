@@ -106,41 +106,30 @@ void GroupedLatentDecode(const GroupedDecodeParams& p) {
     }
   }
 
-  // Softmax state per (chunk, row, head): max m, l = Σ e^(score-m), wmu = Σ e^(score-m)·rstd·μ,
-  // acc = Σ_τ G_V[τ] ⊙ (W_UV Σ_{j:τ_j=τ} e^(score_j-m)·rstd_j·c_j), each chunk's ids folded in id
-  // order. Chunks run in parallel on the CPU pool; their states are then folded in chunk order,
-  // so the result does not depend on the number of threads.
+  // Softmax state per (chunk, row, head): max m over the chunk's scores, l = Σ e^(score-m),
+  // wmu = Σ e^(score-m)·rstd·μ, acc = Σ_τ G_V[τ] ⊙ (W_UV Σ_{j:τ_j=τ} e^(score_j-m)·rstd_j·c_j).
+  // One max per chunk, so the chunk's ids add up without rescaling. Chunks run in parallel on the
+  // CPU pool; their states are then folded in chunk order, so the result does not depend on the
+  // number of threads.
   const int64_t num_chunks = (num_active + kIdChunk - 1) / kIdChunk;
-  std::vector<float> m_all(num_chunks * num_q * n_h, -INFINITY);  // [chunks, num_q, n_h]
-  std::vector<double> l_all(num_chunks * num_q * n_h, 0.0);       // [chunks, num_q, n_h]
-  std::vector<double> wmu_all(num_chunks * num_q * n_h, 0.0);     // [chunks, num_q, n_h]
+  std::vector<float> m_all(num_chunks * num_q * n_h, -INFINITY);     // [chunks, num_q, n_h]
+  std::vector<double> l_all(num_chunks * num_q * n_h, 0.0);          // [chunks, num_q, n_h]
+  std::vector<double> wmu_all(num_chunks * num_q * n_h, 0.0);        // [chunks, num_q, n_h]
   std::vector<double> acc_all(num_chunks * num_q * n_h * d_v, 0.0);  // [chunks, num_q, n_h, d_v]
-  // Folds a partial state (m_u, l_u, wmu_u, y_u scaled by g) into (m, l, wmu, acc).
-  auto fold = [d_v](float& m, double& l, double& wmu, double* acc, float m_u, double l_u,
-                    double wmu_u, auto&& value_u) {
-    const float new_m = std::max(m, m_u);
-    const double alpha = l == 0.0 ? 0.0 : std::exp(static_cast<double>(m) - new_m);
-    const double beta = std::exp(static_cast<double>(m_u) - new_m);
-    m = new_m;
-    l = l * alpha + l_u * beta;
-    wmu = wmu * alpha + wmu_u * beta;
-    for (int64_t e = 0; e < d_v; ++e) acc[e] = acc[e] * alpha + value_u(e) * beta;
-  };
 
   ops::CpuPool().ParallelFor(num_chunks, 1, [&](int64_t chunk_begin, int64_t chunk_end) {
     std::vector<float> gate_buffer;                    // [kIdChunk, D] when computed here
     std::vector<int32_t> gate_ids;                     // [kIdChunk]
     std::vector<const float*> gate_row;                // [kIdChunk]: each id's [D] gate row
-    std::vector<const float*> rows;                    // [count]: the id's cache rows
+    std::vector<const float*> rows;                    // [chunk tokens]: their cache rows
+    std::vector<int64_t> first(kIdChunk + 1);          // [ids + 1]: the id's tokens in rows
     std::vector<float> x(n_h * kIdChunk * d_nope);     // [n_h, ids, d_nope]: a_h ⊙ G_K[τ,h]
     std::vector<float> q_tilde(n_h * kIdChunk * d_c);  // [n_h, ids, d_c]
     std::vector<float> c_sum(n_h * kIdChunk * d_c);    // [n_h, ids, d_c]: C_{h,τ}
     std::vector<float> y(n_h * kIdChunk * d_v);        // [n_h, ids, d_v]: W_UV,h C_{h,τ}
-    std::vector<float> m_u(kIdChunk * n_h);            // [ids, n_h]: the id's partial softmax
-    std::vector<double> l_u(kIdChunk * n_h), wmu_u(kIdChunk * n_h);
-    std::vector<int64_t> seen_count(kIdChunk);  // [ids]: the id's tokens the row sees
-    std::vector<float> scores;                  // [count, n_h]: scores, then weights e·rstd
-    std::vector<float> dot_c(n_h), dot_r(n_h);
+    std::vector<float> scores;                         // [chunk tokens, n_h]: then weights
+    std::vector<float> m(n_h), dot_r(n_h), acc(n_h * d_v);
+    std::vector<double> l(n_h), wmu(n_h);
     std::vector<float> block_sum(n_h * d_c);  // [n_h, d_c]
     std::vector<double> c_acc(n_h * d_c);     // [n_h, d_c]
 
@@ -163,80 +152,81 @@ void GroupedLatentDecode(const GroupedDecodeParams& p) {
         p.gates->Compute(p.layer, gate_ids, gate_buffer.data());
         for (int64_t c = 0; c < nc; ++c) gate_row[c] = gate_buffer.data() + c * width;
       }
-      auto gate_of = [&](int64_t c) { return gate_row[c]; };
       for (int64_t i = 0; i < num_q; ++i) {
         const float* qi = p.q + i * n_h * qk;
         const float* si = s.data() + i * n_h;
-        // q̃_{h,τ} = W_UK,hᵀ (a_ih ⊙ G_K[τ,h]) for the chunk's ids.
-        for (int64_t h = 0; h < n_h; ++h) {
-          const float* ah = a.data() + (i * n_h + h) * d_nope;
-          for (int64_t c = 0; c < nc; ++c) {
-            const float* g_k = gate_of(c) + h * kv;
+        // q̃_{h,τ} = W_UK,hᵀ (a_ih ⊙ G_K[τ,h]) for the chunk's ids; each gate row read in order.
+        for (int64_t c = 0; c < nc; ++c) {
+          for (int64_t h = 0; h < n_h; ++h) {
+            const float* ah = a.data() + (i * n_h + h) * d_nope;
+            const float* g_k = gate_row[c] + h * kv;
             float* xc = x.data() + (h * kIdChunk + c) * d_nope;
             for (int64_t e = 0; e < d_nope; ++e) xc[e] = ah[e] * g_k[e];
           }
+        }
+        for (int64_t h = 0; h < n_h; ++h) {
           vec.matmul_rows(x.data() + h * kIdChunk * d_nope, p.kv_b_proj + h * kv * d_c,
                           q_tilde.data() + h * kIdChunk * d_c, nc, d_nope, d_c);
         }
-        // Per id: the scores of its tokens the row sees, their softmax partial (the id's own
-        // max) and C_{h,τ}.
+        // The scores of the tokens the row sees, id by id, and their max.
+        rows.clear();
+        first[0] = 0;
+        std::fill(m.begin(), m.end(), -INFINITY);
         for (int64_t c = 0; c < nc; ++c) {
           const int64_t u = ids[c];
           const int64_t* tokens = order.data() + start[u];
           const int64_t n =
               std::lower_bound(tokens, tokens + (start[u + 1] - start[u]), p.visible[i]) - tokens;
-          seen_count[c] = n;
-          if (n == 0) continue;  // the row sees none of this id's tokens
-          float* mc = m_u.data() + c * n_h;
-          std::fill_n(mc, n_h, -INFINITY);
-          rows.resize(n);
-          for (int64_t t = 0; t < n; ++t) {
-            rows[t] = p.cache + p.slots[tokens[t]] * p.cache_row_stride;
-          }
-          scores.resize(n * n_h);
           const float* qt = q_tilde.data() + c * d_c;  // head h at qt + h*kIdChunk*d_c
+          scores.resize((first[c] + n) * n_h);
           for (int64_t t = 0; t < n; ++t) {
             const int64_t j = tokens[t];
+            const float* row = p.cache + p.slots[j] * p.cache_row_stride;
+            rows.push_back(row);
+            float* st = scores.data() + (first[c] + t) * n_h;
+            vec.dots(qt, kIdChunk * d_c, row, 0, n_h, d_c, st);
+            vec.dots(qi + d_nope, qk, row + d_c, 0, n_h, d_r, dot_r.data());
             const float mu = p.ln_mean[j], rs = p.ln_rstd[j];
-            vec.dots(qt, kIdChunk * d_c, rows[t], 0, n_h, d_c, dot_c.data());
-            vec.dots(qi + d_nope, qk, rows[t] + d_c, 0, n_h, d_r, dot_r.data());
-            float* st = scores.data() + t * n_h;
             for (int64_t h = 0; h < n_h; ++h) {
-              st[h] = p.scale * (rs * (dot_c[h] - mu * si[h]) + dot_r[h]);
-              mc[h] = std::max(mc[h], st[h]);
+              st[h] = p.scale * (rs * (st[h] - mu * si[h]) + dot_r[h]);
+              m[h] = std::max(m[h], st[h]);
             }
           }
-          double* lc = l_u.data() + c * n_h;
-          double* wc = wmu_u.data() + c * n_h;
-          std::fill_n(lc, n_h, 0.0);
-          std::fill_n(wc, n_h, 0.0);
-          for (int64_t t = 0; t < n; ++t) {
-            const int64_t j = tokens[t];
+          first[c + 1] = first[c] + n;
+        }
+        if (first[nc] == 0) continue;  // the row sees none of the chunk's tokens
+        // Weights e·rstd against the chunk's max; l, wmu; C_{h,τ} per id, summed in float over
+        // blocks of tokens, the blocks in double (most ids have one block: straight into C).
+        std::fill(l.begin(), l.end(), 0.0);
+        std::fill(wmu.begin(), wmu.end(), 0.0);
+        for (int64_t c = 0; c < nc; ++c) {
+          const int64_t n = first[c + 1] - first[c];
+          for (int64_t t = first[c]; t < first[c + 1]; ++t) {
+            const int64_t j = order[start[ids[c]] + t - first[c]];
             const float mu = p.ln_mean[j], rs = p.ln_rstd[j];
             float* st = scores.data() + t * n_h;
             for (int64_t h = 0; h < n_h; ++h) {
-              const float e = std::exp(st[h] - mc[h]);
-              lc[h] += e;
+              const float e = std::exp(st[h] - m[h]);
+              l[h] += e;
               st[h] = e * rs;  // w, unnormalized
-              wc[h] += static_cast<double>(st[h]) * mu;
+              wmu[h] += static_cast<double>(st[h]) * mu;
             }
           }
-          // C_h = Σ_t w_th c_t, summed in float over blocks of tokens, the blocks in double. Most
-          // ids have one block: summed straight into C (the same float sum).
+          for (int64_t h = 0; h < n_h; ++h) {
+            std::fill_n(c_sum.data() + (h * kIdChunk + c) * d_c, d_c, 0.0f);
+          }
           if (n <= kTokenBlock) {
-            for (int64_t h = 0; h < n_h; ++h) {
-              std::fill_n(c_sum.data() + (h * kIdChunk + c) * d_c, d_c, 0.0f);
-            }
-            vec.weighted_rows(scores.data(), n_h, 1, rows.data(), 0, n, n_h, d_c,
-                              c_sum.data() + c * d_c, kIdChunk * d_c);
+            vec.weighted_rows(scores.data() + first[c] * n_h, n_h, 1, rows.data() + first[c], 0, n,
+                              n_h, d_c, c_sum.data() + c * d_c, kIdChunk * d_c);
             continue;
           }
           std::fill(c_acc.begin(), c_acc.end(), 0.0);
           for (int64_t t0 = 0; t0 < n; t0 += kTokenBlock) {
             const int64_t keys = std::min(kTokenBlock, n - t0);
             std::fill(block_sum.begin(), block_sum.end(), 0.0f);
-            vec.weighted_rows(scores.data() + t0 * n_h, n_h, 1, rows.data() + t0, 0, keys, n_h,
-                              d_c, block_sum.data(), d_c);
+            vec.weighted_rows(scores.data() + (first[c] + t0) * n_h, n_h, 1,
+                              rows.data() + first[c] + t0, 0, keys, n_h, d_c, block_sum.data(),
+                              d_c);
             for (int64_t r = 0; r < n_h * d_c; ++r) c_acc[r] += block_sum[r];
           }
           for (int64_t h = 0; h < n_h; ++h) {
@@ -244,23 +234,28 @@ void GroupedLatentDecode(const GroupedDecodeParams& p) {
             for (int64_t e = 0; e < d_c; ++e) ch[e] = static_cast<float>(c_acc[h * d_c + e]);
           }
         }
-        // W_UV,h C_{h,τ} for the chunk's ids (rows of ids the row does not see are not used).
+        // W_UV,h C_{h,τ} for the chunk's ids (an id the row does not see has C = 0), then
+        // acc_h = Σ_τ G_V[τ,h] ⊙ (W_UV,h C_{h,τ}), ids in order.
         for (int64_t h = 0; h < n_h; ++h) {
           vec.matmul_rows(c_sum.data() + h * kIdChunk * d_c, w_uv_t.data() + h * d_c * d_v,
                           y.data() + h * kIdChunk * d_v, nc, d_c, d_v);
         }
-        // Fold the chunk's ids into the chunk's state, in id order, each times G_V[τ,h].
+        std::fill(acc.begin(), acc.end(), 0.0f);
         for (int64_t c = 0; c < nc; ++c) {
-          if (seen_count[c] == 0) continue;
-          const float* g = gate_of(c);
+          if (first[c + 1] == first[c]) continue;
           for (int64_t h = 0; h < n_h; ++h) {
-            const int64_t at = (chunk * num_q + i) * n_h + h;
-            const float* g_v = g + h * kv + d_nope;
+            const float* g_v = gate_row[c] + h * kv + d_nope;
             const float* yc = y.data() + (h * kIdChunk + c) * d_v;
-            fold(m_all[at], l_all[at], wmu_all[at], acc_all.data() + at * d_v, m_u[c * n_h + h],
-                 l_u[c * n_h + h], wmu_u[c * n_h + h],
-                 [&](int64_t e) { return static_cast<double>(g_v[e]) * yc[e]; });
+            float* acc_h = acc.data() + h * d_v;
+            for (int64_t e = 0; e < d_v; ++e) acc_h[e] += g_v[e] * yc[e];
           }
+        }
+        for (int64_t h = 0; h < n_h; ++h) {
+          const int64_t at = (chunk * num_q + i) * n_h + h;
+          m_all[at] = m[h];
+          l_all[at] = l[h];
+          wmu_all[at] = wmu[h];
+          std::copy_n(acc.data() + h * d_v, d_v, acc_all.data() + at * d_v);
         }
       }
     }
@@ -274,10 +269,16 @@ void GroupedLatentDecode(const GroupedDecodeParams& p) {
   for (int64_t chunk = 0; chunk < num_chunks; ++chunk) {
     for (int64_t ih = 0; ih < num_q * n_h; ++ih) {
       const int64_t at = chunk * num_q * n_h + ih;
-      if (l_all[at] == 0.0) continue;  // the rows saw none of the chunk's tokens
+      if (l_all[at] == 0.0) continue;  // the row saw none of the chunk's tokens
+      const float new_m = std::max(m[ih], m_all[at]);
+      const double alpha = l[ih] == 0.0 ? 0.0 : std::exp(static_cast<double>(m[ih]) - new_m);
+      const double beta = std::exp(static_cast<double>(m_all[at]) - new_m);
+      m[ih] = new_m;
+      l[ih] = l[ih] * alpha + l_all[at] * beta;
+      wmu[ih] = wmu[ih] * alpha + wmu_all[at] * beta;
+      double* acc_ih = acc.data() + ih * d_v;
       const double* acc_u = acc_all.data() + at * d_v;
-      fold(m[ih], l[ih], wmu[ih], acc.data() + ih * d_v, m_all[at], l_all[at], wmu_all[at],
-           [acc_u](int64_t e) { return acc_u[e]; });
+      for (int64_t e = 0; e < d_v; ++e) acc_ih[e] = acc_ih[e] * alpha + acc_u[e] * beta;
     }
   }
 

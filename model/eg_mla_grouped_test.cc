@@ -427,8 +427,8 @@ TEST_P(GroupedTest, LnStatsMatchLayerNormBitwise) {
 // recompute reference, and the same greedy tokens.
 TEST_P(GroupedTest, ModelDecodeMatchesRecompute) {
   const ModelConfig c = testing::TestConfig(testing::TestVariants()[3]);  // egmla_up, groups of 2
-  const auto grouped =
-      testing::MakeTestModel(c, ModelOptions{.gate_mode = GetParam(), .eg_mla_decode = EgMlaDecode::kGrouped});
+  const auto grouped = testing::MakeTestModel(
+      c, ModelOptions{.gate_mode = GetParam(), .eg_mla_decode = EgMlaDecode::kGrouped});
   const auto recompute = testing::MakeTestModel(
       c, ModelOptions{.gate_mode = GetParam(), .eg_mla_decode = EgMlaDecode::kRecompute});
   std::mt19937 rng(11);
@@ -442,8 +442,8 @@ TEST_P(GroupedTest, ModelDecodeMatchesRecompute) {
     ASSERT_TRUE(grouped->Forward(prompt, &cg).ok());
     std::vector<float> last = *recompute->Forward(prompt, &cr);
     const int64_t vocab = c.vocab_size;
-    int32_t token = static_cast<int32_t>(
-        std::max_element(last.end() - vocab, last.end()) - (last.end() - vocab));
+    int32_t token = static_cast<int32_t>(std::max_element(last.end() - vocab, last.end()) -
+                                         (last.end() - vocab));
     for (int step = 0; step < 30; ++step) {
       // Distinct ids: feed fresh ids so that no id repeats.
       const int32_t next = repeated ? token : static_cast<int32_t>(23 + step);
@@ -455,7 +455,8 @@ TEST_P(GroupedTest, ModelDecodeMatchesRecompute) {
         max_diff = std::max(max_diff, std::abs(g[k] - r[k]));
       }
       ASSERT_LE(max_diff, 1e-5f * max_abs) << "step " << step;
-      const int32_t greedy_g = static_cast<int32_t>(std::max_element(g.begin(), g.end()) - g.begin());
+      const int32_t greedy_g =
+          static_cast<int32_t>(std::max_element(g.begin(), g.end()) - g.begin());
       token = static_cast<int32_t>(std::max_element(r.begin(), r.end()) - r.begin());
       ASSERT_EQ(greedy_g, token) << "step " << step;
     }

@@ -1,6 +1,9 @@
 #include "model/gate.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "absl/status/status.h"
@@ -10,6 +13,25 @@
 #include "model/tensor_names.h"
 
 namespace egmla {
+
+void FreeFloats::operator()(float* p) const { std::free(p); }
+
+namespace {
+
+// `n` floats on 2 MiB-aligned memory that the kernel is asked to back with huge pages before it
+// is first touched: a gate table is hundreds of MB read one row per distinct id, so 4 KiB pages
+// would cost a TLB miss per row.
+std::unique_ptr<float[], FreeFloats> HugePageFloats(int64_t n) {
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const size_t bytes =
+      (static_cast<size_t>(n) * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
+  float* p = static_cast<float*>(std::aligned_alloc(kHugePage, bytes));
+  if (p == nullptr) throw std::bad_alloc();
+  madvise(p, bytes, MADV_HUGEPAGE);  // a hint: without it the table works, more slowly
+  return std::unique_ptr<float[], FreeFloats>(p);
+}
+
+}  // namespace
 
 std::optional<GateMode> ParseGateMode(std::string_view name) {
   if (name == "table") return GateMode::kTable;
@@ -38,9 +60,9 @@ Gates::Gates(const ModelConfig& config, const ModelWeights& weights, GateMode mo
   if (mode_ != GateMode::kTable) return;
   const int64_t vocab = config.vocab_size, d_e = config.gate_embedding_dim, d = config.gate_dim();
   for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
-    std::vector<float>& table = tables_.emplace_back(vocab * d);
+    float* table = tables_.emplace_back(HugePageFloats(vocab * d)).get();
     ops::LinearBulk(weights.gate_embedding(l / config.gate_layer_group_size),
-                    weights.layer(l).gate_up_proj, table.data(), vocab, d_e, d);
+                    weights.layer(l).gate_up_proj, table, vocab, d_e, d);
   }
 }
 
@@ -48,7 +70,7 @@ void Gates::Compute(int64_t layer, std::span<const int32_t> token_ids, float* ou
   const int64_t d = config_.gate_dim(), d_e = config_.gate_embedding_dim;
   const int64_t n = static_cast<int64_t>(token_ids.size());
   if (mode_ == GateMode::kTable) {
-    const float* table = tables_[layer].data();
+    const float* table = tables_[layer].get();
     for (int64_t i = 0; i < n; ++i) {
       std::copy_n(table + token_ids[i] * d, d, out + i * d);
     }

@@ -6,6 +6,7 @@
 #define EGMLA_MODEL_GATE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -32,6 +33,10 @@ std::optional<GateMode> ParseGateMode(std::string_view name);  // "table" | "ont
 absl::StatusOr<GateMode> ResolveGateMode(std::string_view flag, const ModelConfig& config,
                                          int64_t kv_cache_memory_bytes);
 
+struct FreeFloats {  // std::free, for memory from aligned_alloc
+  void operator()(float* p) const;
+};
+
 class Gates {
  public:
   // REQUIRES: config.is_eg_mla(); `weights` outlives this object.
@@ -45,7 +50,7 @@ class Gates {
   // Table mode: the row Compute copies for `token_id` ([D_gate], valid as long as this object);
   // null on the fly. REQUIRES: token_id in [0, vocab).
   const float* TableRow(int64_t layer, int32_t token_id) const {
-    return mode_ == GateMode::kTable ? tables_[layer].data() + token_id * config_.gate_dim()
+    return mode_ == GateMode::kTable ? tables_[layer].get() + token_id * config_.gate_dim()
                                      : nullptr;
   }
 
@@ -53,7 +58,8 @@ class Gates {
   const ModelConfig& config_;
   const ModelWeights& weights_;
   GateMode mode_;
-  std::vector<std::vector<float>> tables_;  // per layer [vocab, D_gate], table mode only
+  std::vector<std::unique_ptr<float[], FreeFloats>> tables_;  // per layer [vocab, D_gate], table
+                                                              // mode only
 };
 
 }  // namespace egmla

@@ -23,7 +23,8 @@ absl::StatusOr<std::unique_ptr<Executor>> MakeExecutor(const Model& model,
   }
   // The CPU executor: compute and cache in f32 (DESIGN §5.1: auto = f32 on CPU).
   if (o.dtype != "auto" && o.dtype != "f32") {
-    return Bad("dtype", absl::StrCat("'", o.dtype, "': the CPU runner computes in f32 (auto, f32)"));
+    return Bad("dtype",
+               absl::StrCat("'", o.dtype, "': the CPU runner computes in f32 (auto, f32)"));
   }
   if (o.kv_cache_dtype != "auto" && o.kv_cache_dtype != "f32") {
     return Bad("kv-cache-dtype",
@@ -36,9 +37,9 @@ absl::StatusOr<std::unique_ptr<Executor>> MakeExecutor(const Model& model,
           ? o.num_kv_blocks
           : NumBlocksForMemory(o.kv_cache_memory_bytes, spec, static_cast<int32_t>(o.block_size));
   if (num_blocks < 1) {
-    return Bad("kv-cache-memory", absl::StrCat(o.kv_cache_memory_bytes, " bytes hold no block of ",
-                                               o.block_size, " tokens at ", spec.bytes_per_token(),
-                                               " bytes per token"));
+    return Bad("kv-cache-memory",
+               absl::StrCat(o.kv_cache_memory_bytes, " bytes hold no block of ", o.block_size,
+                            " tokens at ", spec.bytes_per_token(), " bytes per token"));
   }
   return std::make_unique<CpuModelRunner>(model, num_blocks, o.block_size);
 }

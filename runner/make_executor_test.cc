@@ -18,8 +18,8 @@ TEST(MakeExecutorTest, AutoAndCpuServeOnTheCpuWithTheCacheTheMemoryHolds) {
   auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[0]));
   const int64_t bytes_per_block = model->cache_spec().bytes_per_token() * 16;
   for (const char* device : {"auto", "cpu"}) {
-    absl::StatusOr<std::unique_ptr<Executor>> made = MakeExecutor(
-        *model, {.device = device, .kv_cache_memory_bytes = 10 * bytes_per_block + 1});
+    absl::StatusOr<std::unique_ptr<Executor>> made =
+        MakeExecutor(*model, {.device = device, .kv_cache_memory_bytes = 10 * bytes_per_block + 1});
     ASSERT_TRUE(made.ok()) << made.status();
     EXPECT_EQ((*made)->info().device, "cpu");
     EXPECT_EQ((*made)->num_blocks(), 10);

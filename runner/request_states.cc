@@ -64,8 +64,7 @@ absl::Status RequestStates::Begin(const SchedulerOutput& step, int64_t block_siz
     const int64_t num_tokens = s.num_computed_tokens + static_cast<int64_t>(s.token_ids.size());
     if (static_cast<int64_t>(table.size()) * block_size < num_tokens) {
       return absl::InternalError(absl::StrCat("model runner: request ", s.request_id, " has ",
-                                              table.size(), " blocks for ", num_tokens,
-                                              " tokens"));
+                                              table.size(), " blocks for ", num_tokens, " tokens"));
     }
   }
   return absl::OkStatus();

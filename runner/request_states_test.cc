@@ -48,13 +48,11 @@ TEST(RequestStatesTest, BeginRefusesUnknownRequestsAndShortTables) {
       {.requests = {{.request_id = 3, .token_ids = {1}, .new_block_ids = {0}, .sample = true}}}, 4);
   EXPECT_EQ(unknown.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(unknown.message()), ::testing::HasSubstr("unknown request 3"));
-  const absl::Status short_table =
-      states.Begin({.new_requests = {{.request_id = 4, .prompt_ids = {1, 2, 3, 4, 5}}},
-                    .requests = {{.request_id = 4,
-                                  .token_ids = {1, 2, 3, 4, 5},
-                                  .new_block_ids = {1},
-                                  .sample = true}}},
-                   4);
+  const absl::Status short_table = states.Begin(
+      {.new_requests = {{.request_id = 4, .prompt_ids = {1, 2, 3, 4, 5}}},
+       .requests =
+           {{.request_id = 4, .token_ids = {1, 2, 3, 4, 5}, .new_block_ids = {1}, .sample = true}}},
+      4);
   EXPECT_EQ(short_table.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(short_table.message()), ::testing::HasSubstr("1 blocks for 5 tokens"));
 }
@@ -63,9 +61,11 @@ TEST(RequestStatesTest, PromptLogprobRangeCoversPositionsAPromptTokenFollows) {
   CachedRequestState state{.prompt_ids = {1, 2, 3, 4, 5},
                            .output_options = {.return_prompt_logprobs = true}};
   ScheduledRequest chunk{.token_ids = {3, 4, 5}, .num_computed_tokens = 2};
-  EXPECT_EQ(RequestStates::PromptLogprobRange(chunk, state), std::make_pair(int64_t{2}, int64_t{4}));
+  EXPECT_EQ(RequestStates::PromptLogprobRange(chunk, state),
+            std::make_pair(int64_t{2}, int64_t{4}));
   state.output_options.return_prompt_logprobs = false;
-  EXPECT_EQ(RequestStates::PromptLogprobRange(chunk, state), std::make_pair(int64_t{2}, int64_t{2}));
+  EXPECT_EQ(RequestStates::PromptLogprobRange(chunk, state),
+            std::make_pair(int64_t{2}, int64_t{2}));
 }
 
 TEST(RequestStatesTest, PostprocessSamplesMasksBeforeMinTokensAndReportsLogprobs) {
