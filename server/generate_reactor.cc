@@ -67,6 +67,11 @@ GenerateReactor* GenerateReactor::Start(ServiceContext* service,
     reactor->FinishWith(ToGrpcStatus(status));
     return reactor;
   };
+  if (!raw_request.Valid()) {  // no request arrived (the client cancelled first): no refusal
+    auto* reactor = new GenerateReactor(service, "");
+    reactor->FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+    return reactor;
+  }
   if (absl::Status auth = service->Authenticate(*context); !auth.ok()) return refuse(auth);
   absl::StatusOr<v1::GenerateRequest> parsed = ParseGenerateRequest(BufferBytes(raw_request));
   if (!parsed.ok()) return refuse(parsed.status());
@@ -97,7 +102,12 @@ GenerateReactor* GenerateReactor::Start(ServiceContext* service,
                                 .stop_sequences = std::move(valid->stop_sequences),
                                 .sink = reactor->sink_});
   reactor->submitted_ = true;
-  service->SetEngineId(request_id, reactor->engine_id_);
+  {
+    // The engine may have answered already (a refusal, a quick finish) and the call released
+    // its id in Pump: recording the engine id then would register the id again for good.
+    std::lock_guard<std::mutex> lock(reactor->mu_);
+    if (!reactor->finished_) service->SetEngineId(request_id, reactor->engine_id_);
+  }
   return reactor;
 }
 
