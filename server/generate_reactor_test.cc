@@ -498,11 +498,12 @@ TEST(GenerateReactorTest, AnEngineRefusalIsItsCodeWithItsMessage) {
   EXPECT_THAT(h.rejected(), ElementsAre(absl::StatusCode::kInvalidArgument));
 }
 
-// Regression (failed within a few calls before the fix): GenerateReactor::Start called ServiceContext::SetEngineId after Engine::Submit; when the engine
-// answers first (a refusal is pushed as soon as the engine thread takes the submission), the call
-// had already finished and released its id in Pump, and SetEngineId (`in_flight_[id] = ...`)
-// registered it again for good: later calls with that id get ALREADY_EXISTS, Abort of it answers
-// OK, and num_in_flight() never returns to 0 (a drain waits its whole --drain-timeout).
+// Regression (failed within a few calls before the fix): GenerateReactor::Start called
+// ServiceContext::SetEngineId after Engine::Submit; when the engine answers first (a refusal is
+// pushed as soon as the engine thread takes the submission), the call had already finished and
+// released its id in Pump, and SetEngineId (`in_flight_[id] = ...`) registered it again for good:
+// later calls with that id get ALREADY_EXISTS, Abort of it answers OK, and num_in_flight() never
+// returns to 0 (a drain waits its whole --drain-timeout).
 TEST(GenerateReactorTest, AnIdIsFreeAgainAfterTheEngineRefusedItsRequest) {
   HarnessOptions options;
   options.num_blocks = 4;

@@ -66,79 +66,50 @@ void LinearColumns(const float* x, const float* w, float* y, int64_t rows, int64
   for (; r < rows; ++r) LinearRows<1, 4>(x + r * in, w, y + r * out, in, out, o_begin, o_end);
 }
 
-// y[r, o..o+8C) for one row: C accumulators of 8 columns, one broadcast of x[r, k] per k.
-template <int C>
-inline void MatmulTile(const float* x, const float* w, float* y, int64_t in, int64_t out,
-                       int64_t o) {
-  __m256 acc[C];
-  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < in; ++k) {
-    const __m256 xk = _mm256_broadcast_ss(x + k);
-    const float* wk = w + k * out + o;
-    for (int c = 0; c < C; ++c) {
-      acc[c] = _mm256_fmadd_ps(xk, _mm256_loadu_ps(wk + c * kLanes), acc[c]);
-    }
-  }
-  for (int c = 0; c < C; ++c) _mm256_storeu_ps(y + o + c * kLanes, acc[c]);
-}
-
-// Four rows × 3 column groups (24 columns): 12 accumulators; one load of w serves four rows.
-inline void MatmulTile4x3(const float* x, int64_t in, const float* w, float* y, int64_t out,
-                          int64_t o) {
-  __m256 acc[4][3];
-  for (int r = 0; r < 4; ++r) {
-    for (int c = 0; c < 3; ++c) acc[r][c] = _mm256_setzero_ps();
+// R rows × C column groups of 8: R·C accumulators; one load of w serves R rows.
+template <int R, int C>
+inline void MatmulBlock(const float* x, int64_t in, const float* w, float* y, int64_t out,
+                        int64_t o) {
+  __m256 acc[R][C];
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
   }
   for (int64_t k = 0; k < in; ++k) {
     const float* wk = w + k * out + o;
-    const __m256 w0 = _mm256_loadu_ps(wk), w1 = _mm256_loadu_ps(wk + kLanes),
-                 w2 = _mm256_loadu_ps(wk + 2 * kLanes);
-    for (int r = 0; r < 4; ++r) {
+    __m256 wc[C];
+    for (int c = 0; c < C; ++c) wc[c] = _mm256_loadu_ps(wk + c * kLanes);
+    for (int r = 0; r < R; ++r) {
       const __m256 xk = _mm256_broadcast_ss(x + r * in + k);
-      acc[r][0] = _mm256_fmadd_ps(xk, w0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(xk, w1, acc[r][1]);
-      acc[r][2] = _mm256_fmadd_ps(xk, w2, acc[r][2]);
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(xk, wc[c], acc[r][c]);
     }
   }
-  for (int r = 0; r < 4; ++r) {
-    for (int c = 0; c < 3; ++c) _mm256_storeu_ps(y + r * out + o + c * kLanes, acc[r][c]);
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) _mm256_storeu_ps(y + r * out + o + c * kLanes, acc[r][c]);
   }
 }
 
-void MatmulRows(const float* x, const float* w, float* y, int64_t rows, int64_t in, int64_t out) {
+// Rows [r, r + R): 16-column blocks, then 8-column ones, then the scalar tail.
+template <int R>
+inline void MatmulRowBlock(const float* x, int64_t in, const float* w, float* y, int64_t out) {
   const int64_t out_lanes = out - out % kLanes;
-  const int64_t out_tiles = out_lanes - out_lanes % (3 * kLanes);
-  int64_t r0 = 0;
-  // Blocks of four rows: the same per-output sums (k ascending, one accumulator) as below.
-  for (; r0 + 4 <= rows && out_tiles > 0; r0 += 4) {
-    for (int64_t o = 0; o < out_tiles; o += 3 * kLanes) {
-      MatmulTile4x3(x + r0 * in, in, w, y + r0 * out, out, o);
-    }
-    for (int64_t r = r0; r < r0 + 4; ++r) {
-      const float* xr = x + r * in;
-      float* yr = y + r * out;
-      int64_t o = out_tiles;
-      for (; o < out_lanes; o += kLanes) MatmulTile<1>(xr, w, yr, in, out, o);
-      for (; o < out; ++o) {
-        float sum = 0.0f;
-        for (int64_t k = 0; k < in; ++k) sum = __builtin_fmaf(xr[k], w[k * out + o], sum);
-        yr[o] = sum;
-      }
-    }
-  }
-  for (int64_t r = r0; r < rows; ++r) {
-    const float* xr = x + r * in;
-    float* yr = y + r * out;
-    int64_t o = 0;
-    for (; o + 8 * kLanes <= out_lanes; o += 8 * kLanes) MatmulTile<8>(xr, w, yr, in, out, o);
-    for (; o + 2 * kLanes <= out_lanes; o += 2 * kLanes) MatmulTile<2>(xr, w, yr, in, out, o);
-    for (; o < out_lanes; o += kLanes) MatmulTile<1>(xr, w, yr, in, out, o);
-    for (; o < out; ++o) {
+  int64_t o = 0;
+  for (; o + 2 * kLanes <= out_lanes; o += 2 * kLanes) MatmulBlock<R, 2>(x, in, w, y, out, o);
+  for (; o < out_lanes; o += kLanes) MatmulBlock<R, 1>(x, in, w, y, out, o);
+  for (; o < out; ++o) {
+    for (int r = 0; r < R; ++r) {
       float sum = 0.0f;
-      for (int64_t k = 0; k < in; ++k) sum = __builtin_fmaf(xr[k], w[k * out + o], sum);
-      yr[o] = sum;
+      for (int64_t k = 0; k < in; ++k) sum = __builtin_fmaf(x[r * in + k], w[k * out + o], sum);
+      y[r * out + o] = sum;
     }
   }
+}
+
+// Every output is one accumulator over k ascending, whatever block computes it: a row's result
+// does not depend on the rows beside it.
+void MatmulRows(const float* x, const float* w, float* y, int64_t rows, int64_t in, int64_t out) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) MatmulRowBlock<4>(x + r * in, in, w, y + r * out, out);
+  for (; r < rows; ++r) MatmulRowBlock<1>(x + r * in, in, w, y + r * out, out);
 }
 
 inline float Dot(const float* a, const float* b, int64_t n) {
