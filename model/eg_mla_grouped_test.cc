@@ -191,15 +191,31 @@ std::vector<float> Grouped(const TestModel& m, int64_t layer, const Inputs& in,
   return out;
 }
 
+// The shapes of a layer and of the inputs' tokens.
+struct Dims {
+  int64_t n_h, d_nope, d_r, d_v, d_c;
+  int64_t qk, kv, width;  // d_nope + d_R; d_nope + d_v; n_h · kv
+  int64_t t;              // tokens
+};
+Dims DimsOf(const ModelConfig& c, const Inputs& in) {
+  const int64_t d_nope = c.qk_nope_head_dim, d_v = c.v_head_dim;
+  return {.n_h = c.num_attention_heads,
+          .d_nope = d_nope,
+          .d_r = c.qk_rope_head_dim,
+          .d_v = d_v,
+          .d_c = c.kv_lora_rank,
+          .qk = d_nope + c.qk_rope_head_dim,
+          .kv = d_nope + d_v,
+          .width = c.num_attention_heads * (d_nope + d_v),
+          .t = static_cast<int64_t>(in.ids.size())};
+}
+
 // The recompute path's arithmetic (attention_latent.cc, DecompressedAttention): f = LN(kv_b_proj
 // c ⊙ g) for every token, then the attention core, one call per query row (its own visibility).
 std::vector<float> RecomputeFloat(const TestModel& m, int64_t layer, const Inputs& in) {
   const ModelConfig& c = m.config;
   const LayerWeights& w = m.weights->layer(layer);
-  const int64_t n_h = c.num_attention_heads, d_nope = c.qk_nope_head_dim;
-  const int64_t d_r = c.qk_rope_head_dim, d_v = c.v_head_dim, d_c = c.kv_lora_rank;
-  const int64_t qk = d_nope + d_r, kv = d_nope + d_v, width = n_h * kv;
-  const int64_t t = static_cast<int64_t>(in.ids.size());
+  const auto [n_h, d_nope, d_r, d_v, d_c, qk, kv, width, t] = DimsOf(c, in);
   std::vector<float> latents(t * d_c);
   for (int64_t j = 0; j < t; ++j) {
     std::copy_n(&in.cache[in.slots[j] * in.row], d_c, &latents[j * d_c]);
@@ -243,10 +259,7 @@ std::vector<float> RecomputeFloat(const TestModel& m, int64_t layer, const Input
 std::vector<double> RecomputeDouble(const TestModel& m, int64_t layer, const Inputs& in) {
   const ModelConfig& c = m.config;
   const LayerWeights& w = m.weights->layer(layer);
-  const int64_t n_h = c.num_attention_heads, d_nope = c.qk_nope_head_dim;
-  const int64_t d_r = c.qk_rope_head_dim, d_v = c.v_head_dim, d_c = c.kv_lora_rank;
-  const int64_t qk = d_nope + d_r, kv = d_nope + d_v, width = n_h * kv;
-  const int64_t t = static_cast<int64_t>(in.ids.size());
+  const auto [n_h, d_nope, d_r, d_v, d_c, qk, kv, width, t] = DimsOf(c, in);
   std::vector<float> g(t * width);
   m.gates->Compute(layer, in.ids, g.data());
   std::vector<double> f(t * width);
