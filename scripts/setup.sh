@@ -16,7 +16,7 @@ PACKAGES=(
   clang-format
   python3-matplotlib
   nginx debootstrap buildah podman python3-yaml
-  libboost-dev
+  libboost-dev libboost-context-dev
 )
 
 missing=()

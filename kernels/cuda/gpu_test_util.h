@@ -17,6 +17,19 @@ inline std::string NoGpuReason() {
   return devices.count > 0 ? std::string() : "no CUDA device: " + devices.reason;
 }
 
+// The same test sources are built twice (issue 16): against the real CUDA runtime (label gpu)
+// and against the SIMT emulator (EGMLA_EMULATED, labels unit;emu). A real-runtime build that
+// finds the emulator's device has linked the stand-ins by mistake: that fails, not passes.
+inline void ExpectRealDeviceUnlessEmulated() {
+#ifndef EGMLA_EMULATED
+  const absl::StatusOr<DeviceInfo> info = QueryDevice(0);
+  if (info.ok() && info->name.find("emulator") != std::string::npos) {
+    ADD_FAILURE() << "this gpu test binary runs on the SIMT emulator (" << info->name
+                  << "): it must link the real CUDA runtime";
+  }
+#endif
+}
+
 }  // namespace egmla::cuda::gpu_test
 
 // In a test body or SetUp(): skips the test, with the runtime's reason, when there is no GPU.
@@ -24,6 +37,7 @@ inline std::string NoGpuReason() {
   do {                                                                        \
     const std::string egmla_no_gpu_ = ::egmla::cuda::gpu_test::NoGpuReason(); \
     if (!egmla_no_gpu_.empty()) GTEST_SKIP() << egmla_no_gpu_;                \
+    ::egmla::cuda::gpu_test::ExpectRealDeviceUnlessEmulated();                \
   } while (0)
 
 namespace egmla::cuda::gpu_test {

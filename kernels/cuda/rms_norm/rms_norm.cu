@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/rms_norm/rms_norm_kernel.h"
+#include "kernels/cuda/shared_memory.h"
 
 namespace egmla::ops::cuda {
 namespace {
@@ -14,6 +16,8 @@ namespace {
 constexpr int kWarpSize = 32;
 constexpr int kMaxThreads = 512;
 constexpr int kVectorElements = 8;  // bf16 per 16-byte access
+// BlockSum's per-warp partial sums: the kernel's dynamic shared memory.
+constexpr size_t kSharedBytes = kMaxThreads / kWarpSize * sizeof(float);
 
 __device__ float WarpSum(float v) {
 #pragma unroll
@@ -24,8 +28,9 @@ __device__ float WarpSum(float v) {
 }
 
 // Sum of `v` over the block, the same value in every thread, in an order fixed by blockDim.
+// Called once per kernel: the partial sums are not reset for a second call.
 __device__ float BlockSum(float v) {
-  __shared__ float warp_sums[kMaxThreads / kWarpSize];
+  float* warp_sums = egmla::cuda::SharedMemory<float>();  // [kMaxThreads / kWarpSize]
   v = WarpSum(v);
   const int lane = threadIdx.x % kWarpSize;
   if (lane == 0) warp_sums[threadIdx.x / kWarpSize] = v;
@@ -102,12 +107,10 @@ cudaError_t LaunchRmsNormBf16(const RmsNormParams& params, bool vectorized, cuda
   const dim3 grid(static_cast<unsigned>(params.rows));
   if (vectorized) {
     const dim3 block(RmsNormThreadsPerBlock(params.width, kVectorElements));
-    RmsNormBf16Kernel<true><<<grid, block, 0, stream>>>(params);
-  } else {
-    const dim3 block(RmsNormThreadsPerBlock(params.width, 1));
-    RmsNormBf16Kernel<false><<<grid, block, 0, stream>>>(params);
+    return egmla::cuda::Launch(RmsNormBf16Kernel<true>, grid, block, kSharedBytes, stream, params);
   }
-  return cudaGetLastError();
+  const dim3 block(RmsNormThreadsPerBlock(params.width, 1));
+  return egmla::cuda::Launch(RmsNormBf16Kernel<false>, grid, block, kSharedBytes, stream, params);
 }
 
 }  // namespace egmla::ops::cuda
