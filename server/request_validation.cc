@@ -104,7 +104,7 @@ absl::Status ReadStopping(const v1::StoppingCriteria& s, const ValidationLimits&
     p.stop_token_ids.push_back(static_cast<int32_t>(s.stop_token_ids(i)));
   }
   p.ignore_eos = s.ignore_eos();
-  p.max_context_tokens = limits.max_context_tokens;
+  // max_context_tokens is the engine's to set (Engine::max_context_tokens()).
   return absl::OkStatus();
 }
 

@@ -28,11 +28,8 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.port != 0 && o.port == o.metrics_port) {
     return Bad("metrics-port", "must differ from --port");
   }
-  if (!OneOf(o.device, {"auto", "cpu", "cuda"})) {
-    return Bad("device", absl::StrCat("'", o.device, "' is not one of auto, cpu, cuda"));
-  }
-  // Which values the serving backend takes is the executor's business (runner/make_executor.h);
-  // here only the spelling.
+  // Which devices and dtypes serve is the executor's business (runner/make_executor.h: --device
+  // is checked there alone); here only the dtypes' spelling.
   if (!OneOf(o.dtype, {"auto", "f32", "bf16", "f16"})) {
     return Bad("dtype", absl::StrCat("'", o.dtype, "' is not one of auto, f32, bf16, f16"));
   }
