@@ -32,6 +32,7 @@ Engine::Engine(std::unique_ptr<Executor> executor, const EngineConfig& config,
       observer_(observer),
       tokenizer_(tokenizer),
       scheduler_(WithCacheOf(config.scheduler, *executor_)),
+      on_executor_failed_(config.on_executor_failed),
       thread_([this] { Loop(); }) {}
 
 Engine::~Engine() {
@@ -99,6 +100,10 @@ bool Engine::DrainInbox(bool wait) {
   }
   for (Submission& s : submissions) {
     EngineRequest& r = s.request;
+    if (executor_failure_) {
+      r.sink->Push({.request_id = s.id, .error = *executor_failure_});
+      continue;
+    }
     StoppingParams stopping = r.stopping;
     const std::vector<int64_t>& eos = executor_->model_config().eos_token_ids;
     stopping.eos_token_ids.assign(eos.begin(), eos.end());
@@ -172,13 +177,23 @@ void Engine::Step() {
   if (executed.ok()) {
     output = *std::move(executed);
   } else {
-    // A bug, not bad input (requests are validated at the door): fail loudly per request.
-    for (const ScheduledRequest& r : scheduled.requests) {
-      if (std::optional<RequestEvent> event = scheduler_.Abort(r.request_id)) {
-        Deliver(*event, Clock::now());
-      }
+    // A bug or a device fault, not bad input (requests are validated at the door): the step's
+    // requests end with INTERNAL. When the executor can run no more steps, every request does.
+    const absl::Status error = absl::InternalError(
+        absl::StrCat("the model runner failed: ", executed.status().message()));
+    if (executor_->failed()) {
+      executor_failure_ = error;
+      std::vector<RequestId> ids;
+      for (const auto& [id, live] : live_) ids.push_back(id);
+      for (RequestId id : ids) Fail(id, error);
+    } else {
+      for (const ScheduledRequest& r : scheduled.requests) Fail(r.request_id, error);
     }
     PublishStatsAndFinish();
+    if (executor_failure_ && on_executor_failed_) {
+      on_executor_failed_(*executor_failure_);
+      on_executor_failed_ = nullptr;
+    }
     return;
   }
   const auto now = Clock::now();
@@ -306,6 +321,14 @@ void Engine::PublishStatsAndFinish() {
   PublishStats();
   for (auto& [sink, out] : finished_) sink->Push(std::move(out));
   finished_.clear();
+}
+
+void Engine::Fail(RequestId id, const absl::Status& error) {
+  const auto it = live_.find(id);
+  if (it == live_.end()) return;
+  (void)scheduler_.Abort(id);  // frees its blocks; the event is replaced by the error
+  finished_.emplace_back(std::move(it->second.sink), RequestOutput{.request_id = id, .error = error});
+  live_.erase(it);
 }
 
 void Engine::AbortAll() {

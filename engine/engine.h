@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -43,6 +45,10 @@ struct EngineConfig {
   // The longest a sequence may grow, prompt included; 0 = the model's. The engine caps it by the
   // model's max_position_embeddings and by the cache (Engine::max_context_tokens()).
   int64_t max_context_tokens = 0;
+  // Called once, on the engine thread, when the executor reports failed() (a sticky device error):
+  // every request then ends with INTERNAL and later submissions are refused. The server turns
+  // health NOT_SERVING and exits non-zero so that its orchestrator restarts it.
+  std::function<void(const absl::Status&)> on_executor_failed;
 };
 
 class Engine {
@@ -108,6 +114,8 @@ class Engine {
   void Loop();
   // Moves submissions and aborts into the scheduler; false when stopping.
   bool DrainInbox(bool wait);
+  // Ends request `id` with `error` (its blocks freed); the error follows the stats snapshot.
+  void Fail(RequestId id, const absl::Status& error);
   void Step();
   void Deliver(const RequestEvent& event, Clock::time_point now);
   // Appends the text of the event's tokens to `out`; true when a stop sequence matched.
@@ -129,6 +137,9 @@ class Engine {
   int64_t prompt_tokens_total_ = 0;
   int64_t generation_tokens_total_ = 0;
   int64_t steps_total_ = 0;
+  // The executor failed for good; every request is refused from then on.
+  std::optional<absl::Status> executor_failure_;
+  std::function<void(const absl::Status&)> on_executor_failed_;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

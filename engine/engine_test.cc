@@ -433,5 +433,80 @@ TEST(EngineTest, StalledForGrowsOnlyWhileAWedgedEngineHasWork) {
   EXPECT_EQ(engine.StalledFor(), std::chrono::steady_clock::duration::zero()) << "idle again";
 }
 
+// The CPU runner, failing its `fail_at`-th Execute of a step with requests; `sticky` makes it
+// failed() from then on, as a CUDA runner after a kernel fault.
+class FailingExecutor final : public Executor {
+ public:
+  FailingExecutor(std::unique_ptr<Executor> inner, int fail_at, bool sticky)
+      : inner_(std::move(inner)), fail_at_(fail_at), sticky_(sticky) {}
+  absl::StatusOr<ModelRunnerOutput> Execute(const SchedulerOutput& step) override {
+    if (failed_) return absl::InternalError("device lost");
+    if (!step.requests.empty() && ++steps_ == fail_at_) {
+      failed_ = sticky_;
+      return absl::InternalError("cudaErrorIllegalAddress");
+    }
+    return inner_->Execute(step);
+  }
+  const ModelConfig& model_config() const override { return inner_->model_config(); }
+  CacheSpec cache_spec() const override { return inner_->cache_spec(); }
+  int64_t num_blocks() const override { return inner_->num_blocks(); }
+  int64_t block_size() const override { return inner_->block_size(); }
+  ExecutorInfo info() const override { return inner_->info(); }
+  size_t num_tracked_requests() const override { return inner_->num_tracked_requests(); }
+  bool failed() const override { return failed_; }
+
+ private:
+  std::unique_ptr<Executor> inner_;
+  int fail_at_, steps_ = 0;
+  bool sticky_, failed_ = false;
+};
+
+TEST(EngineTest, ATransientRunnerErrorFailsOnlyItsStepsRequests) {
+  auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[1]));
+  Engine engine(std::make_unique<FailingExecutor>(Cpu(*model, 64), 1, /*sticky=*/false), {});
+  auto first = std::make_shared<CollectingSink>();
+  engine.Submit(Request({1, 2, 3}, {.temperature = 0.0f}, 3, first));
+  const std::vector<RequestOutput> failed = first->Wait();
+  ASSERT_FALSE(failed.empty());
+  EXPECT_EQ(failed.back().error.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(failed.back().error.message(), ::testing::HasSubstr("cudaErrorIllegalAddress"));
+  auto second = std::make_shared<CollectingSink>();
+  engine.Submit(Request({1, 2, 3}, {.temperature = 0.0f}, 3, second));
+  EXPECT_EQ(second->WaitTokens().size(), 3u);
+  EXPECT_EQ(engine.Stats().used_blocks, 0);
+}
+
+TEST(EngineTest, AStickyRunnerErrorFailsEveryRequestAndReportsOnce) {
+  auto model = testing::MakeTestModel(testing::TestConfig(testing::TestVariants()[1]));
+  std::mutex mu;
+  std::condition_variable reported_cv;
+  int reports = 0;
+  Engine engine(std::make_unique<FailingExecutor>(Cpu(*model, 64), 3, /*sticky=*/true),
+                {.scheduler = {.max_num_seqs = 1},
+                 .on_executor_failed = [&](const absl::Status&) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   ++reports;
+                   reported_cv.notify_all();
+                 }});
+  std::vector<std::shared_ptr<CollectingSink>> sinks;
+  for (int i = 0; i < 3; ++i) {  // one runs, two wait (max_num_seqs 1)
+    sinks.push_back(std::make_shared<CollectingSink>());
+    engine.Submit(Request({1, 2, 3}, {.temperature = 0.0f}, 20, sinks.back()));
+  }
+  for (const auto& sink : sinks) {
+    EXPECT_EQ(sink->Wait().back().error.code(), absl::StatusCode::kInternal);
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    reported_cv.wait(lock, [&] { return reports > 0; });
+    EXPECT_EQ(reports, 1);
+  }
+  auto late = std::make_shared<CollectingSink>();
+  engine.Submit(Request({1, 2}, {.temperature = 0.0f}, 2, late));
+  EXPECT_EQ(late->Wait().back().error.code(), absl::StatusCode::kInternal);
+  const EngineStats stats = engine.Stats();
+  EXPECT_EQ(stats.running + stats.waiting, 0);
+}
+
 }  // namespace
 }  // namespace egmla

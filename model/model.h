@@ -52,6 +52,9 @@ class Model {
 
   const ModelConfig& config() const { return config_; }
   const ModelOptions& options() const { return options_; }
+  // The fp32 weights and (eg_mla) the gates, for runners that copy them to a device.
+  const ModelWeights& weights() const { return weights_; }
+  const Gates* gates() const { return gates_ ? &*gates_ : nullptr; }
   CacheSpec cache_spec() const;  // fp32 on CPU
   SequenceCache NewCache() const;
 

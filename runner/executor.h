@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/cache_spec.h"
@@ -21,6 +23,8 @@ struct ExecutorInfo {
   std::string device_name;     // the CPU's model name, or the GPU's
   std::string dtype;           // compute dtype: "f32", "bf16", ...
   std::string kv_cache_dtype;  // of the cache's per-layer elements
+  // eg_mla up_projected: how generated tokens attend, "grouped" | "recompute"; else empty.
+  std::string eg_mla_decode;
 };
 
 class Executor {
@@ -41,6 +45,11 @@ class Executor {
   virtual ExecutorInfo info() const = 0;
   // Requests the executor holds state for (tests check that finished ones are dropped).
   virtual size_t num_tracked_requests() const = 0;
+  // True once the executor can run no further step (a sticky device error): the process must be
+  // restarted. A failed Execute with failed() false concerned that step only.
+  virtual bool failed() const { return false; }
+  // Device memory held, by use ("weights", "kv_cache", "workspace"); empty on the CPU.
+  virtual std::vector<std::pair<std::string, int64_t>> device_memory_bytes() const { return {}; }
 };
 
 }  // namespace egmla

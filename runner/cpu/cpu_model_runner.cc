@@ -9,7 +9,14 @@ CpuModelRunner::CpuModelRunner(const Model& model, int64_t num_blocks, int64_t b
     : model_(model), cache_(model.cache_spec(), model.keeps_token_ids(), num_blocks, block_size) {}
 
 ExecutorInfo CpuModelRunner::info() const {
-  return {.device = "cpu", .device_name = CpuModelName(), .dtype = "f32", .kv_cache_dtype = "f32"};
+  const ModelConfig& c = model_.config();
+  const bool eg_up = c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected;
+  return {.device = "cpu",
+          .device_name = CpuModelName(),
+          .dtype = "f32",
+          .kv_cache_dtype = "f32",
+          .eg_mla_decode = eg_up ? std::string(EgMlaDecodeName(model_.options().eg_mla_decode))
+                                 : std::string()};
 }
 
 absl::StatusOr<ModelRunnerOutput> CpuModelRunner::Execute(const SchedulerOutput& step) {

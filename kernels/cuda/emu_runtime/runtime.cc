@@ -435,6 +435,25 @@ cudaError_t CUDARTAPI cudaFree(void* devPtr) {
   return cudaSuccess;
 }
 
+// Page-locked host memory: ordinary host memory here (copies are synchronous anyway).
+cudaError_t CUDARTAPI cudaMallocHost(void** ptr, size_t size) {
+  EGMLA_EMU_REQUIRE_DEVICE();
+  if (ptr == nullptr) return emu::Fail(cudaErrorInvalidValue);
+  *ptr = nullptr;
+  if (size == 0) return cudaSuccess;
+  if (posix_memalign(ptr, emu::kAllocationAlignment, size) != 0 || *ptr == nullptr) {
+    *ptr = nullptr;
+    return emu::Fail(cudaErrorMemoryAllocation);
+  }
+  return cudaSuccess;
+}
+
+cudaError_t CUDARTAPI cudaFreeHost(void* ptr) {
+  EGMLA_EMU_REQUIRE_DEVICE();
+  std::free(ptr);
+  return cudaSuccess;
+}
+
 cudaError_t CUDARTAPI cudaMemGetInfo(size_t* free, size_t* total) {
   EGMLA_EMU_REQUIRE_DEVICE();
   if (free == nullptr || total == nullptr) return emu::Fail(cudaErrorInvalidValue);
