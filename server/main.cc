@@ -14,6 +14,9 @@
 #include "common/command_line.h"
 #include "server/logging.h"
 #include "server/server.h"
+#ifdef EGMLA_CUDA_BACKEND
+#include "runner/cuda/cuda_backend.h"
+#endif
 #include "spdlog/spdlog.h"
 
 #ifndef EGMLA_DEFAULT_MODEL_DIR
@@ -28,8 +31,11 @@ ABSL_FLAG(std::string, metrics_host, "", "address the metrics port listens on (d
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda");
 ABSL_FLAG(std::string, dtype, "auto", "compute dtype: auto | f32 | bf16 | f16 (auto = f32 on CPU)");
 ABSL_FLAG(std::string, kv_cache_dtype, "auto", "KV-cache dtype: auto | f32 | bf16 | f16");
-ABSL_FLAG(std::string, kv_cache_memory, "1GiB", "KV-cache size, e.g. 512MiB, 2GiB");
-ABSL_FLAG(double, gpu_memory_utilization, 0.9, "fraction of free GPU memory for the cache");
+ABSL_FLAG(std::string, kv_cache_memory, "",
+          "KV-cache size, e.g. 512MiB, 2GiB (default: 1GiB on CPU; on CUDA what "
+          "--gpu-memory-utilization leaves)");
+ABSL_FLAG(double, gpu_memory_utilization, 0.9,
+          "fraction of the GPU's memory for weights, cache and workspaces");
 ABSL_FLAG(int64_t, num_kv_blocks, 0, "KV-cache blocks (overrides --kv-cache-memory)");
 ABSL_FLAG(int32_t, block_size, 64, "tokens per KV-cache block");
 ABSL_FLAG(int64_t, max_num_seqs, 256, "running requests at most");
@@ -39,8 +45,9 @@ ABSL_FLAG(int64_t, max_context, 0, "context limit in tokens (0 = the model's)");
 ABSL_FLAG(int64_t, default_max_tokens, 256, "max_tokens of a request that leaves it 0");
 ABSL_FLAG(bool, enable_prefix_caching, true, "reuse cached KV blocks of shared prefixes");
 ABSL_FLAG(std::string, gate_mode, "auto", "eg_mla gate: auto | table | onthefly");
-ABSL_FLAG(std::string, eg_mla_decode, "grouped",
-          "eg_mla up_projected decode: grouped (per distinct token id) | recompute (reference)");
+ABSL_FLAG(std::string, eg_mla_decode, "auto",
+          "eg_mla up_projected decode: auto (grouped on CPU, recompute on CUDA) | grouped (per "
+          "distinct token id) | recompute (reference)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "how long in-flight streams may run after SIGTERM");
 ABSL_FLAG(absl::Duration, engine_stall_timeout, absl::Seconds(60),
@@ -90,12 +97,14 @@ int main(int argc, char** argv) {
       !st.ok()) {
     return Fail(std::string(st.message()));
   }
+  // Empty: not given (the executor's default).
+  const std::string kv_flag = absl::GetFlag(FLAGS_kv_cache_memory);
   const std::optional<int64_t> kv_bytes =
-      egmla::ParseByteSize(absl::GetFlag(FLAGS_kv_cache_memory));
+      kv_flag.empty() ? std::optional<int64_t>(0) : egmla::ParseByteSize(kv_flag);
   if (!kv_bytes) {
-    return Fail("--kv-cache-memory: '" + absl::GetFlag(FLAGS_kv_cache_memory) +
-                "' is not a size (e.g. 1073741824, 512MiB, 2GiB)");
+    return Fail("--kv-cache-memory: '" + kv_flag + "' is not a size (e.g. 1073741824, 512MiB, 2GiB)");
   }
+  if (!kv_flag.empty() && *kv_bytes <= 0) return Fail("--kv-cache-memory: must be positive");
   egmla::ServerOptions options{
       .model_dir = absl::GetFlag(FLAGS_model),
       .host = absl::GetFlag(FLAGS_host),
@@ -133,13 +142,19 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   RaiseOpenFileLimit();
+#ifdef EGMLA_CUDA_BACKEND
+  // --device cuda: the CUDA runtime's backend, or the SIMT emulator's in egmla-server-emu.
+  egmla::RegisterCudaBackend(egmla::cuda::TheCudaBackend());
+#endif
   absl::StatusOr<std::unique_ptr<egmla::Server>> server = egmla::Server::Start(options);
   if (!server.ok()) return Fail(std::string(server.status().message()));
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  spdlog::info("received {}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  // A device that failed for good raises SIGTERM itself (Server::failed): drain, exit non-zero.
+  const bool failed = (*server)->failed();
+  if (!failed) spdlog::info("received {}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->Drain();
   server->reset();
-  return 0;
+  return failed ? 1 : 0;
 }

@@ -130,6 +130,15 @@ Metrics::Metrics(std::function<MetricsSnapshot()> snapshot, const MetricsInfo& i
             {"dtype", info.dtype},
             {"kv_cache_dtype", info.kv_cache_dtype}})
       .Set(1);
+  if (!info.device_memory_bytes.empty()) {
+    auto& memory = prometheus::BuildGauge()
+                       .Name("egmla_device_memory_bytes")
+                       .Help("Device memory the server holds, by use.")
+                       .Register(r);
+    for (const auto& [use, bytes] : info.device_memory_bytes) {
+      memory.Add({{"use", use}}).Set(static_cast<double>(bytes));
+    }
+  }
 
   requests_running_ =
       gauge("egmla_requests_running", "Requests in the running batch (holding KV-cache blocks).");

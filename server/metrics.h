@@ -46,6 +46,9 @@ struct MetricsInfo {
   std::string device_name;     // e.g. the CPU model
   std::string dtype = "f32";
   std::string kv_cache_dtype = "f32";
+  // egmla_device_memory_bytes{use}: device memory by use (weights, kv_cache, workspace); empty
+  // on the CPU (no series).
+  std::vector<std::pair<std::string, int64_t>> device_memory_bytes;
 };
 
 // The gRPC code name in lower case ("invalid_argument", "unavailable", ...), the `code` label of

@@ -1,5 +1,8 @@
 #include "server/server.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <thread>
@@ -61,6 +64,11 @@ absl::StatusOr<std::string> ReadFlagFile(const std::string& flag, const std::str
   return text;
 }
 
+// "cpu" or "cuda:0" (DESIGN §5: ModelInfo.device, the egmla_device_info label).
+std::string DeviceLabel(const ExecutorInfo& info) {
+  return info.device == "cuda" ? "cuda:0" : info.device;
+}
+
 v1::ModelInfo DescribeModel(const ServerOptions& o, const Engine& engine, GateMode gate_mode,
                             bool has_tokenizer) {
   const Executor& executor = engine.executor();
@@ -86,13 +94,12 @@ v1::ModelInfo DescribeModel(const ServerOptions& o, const Engine& engine, GateMo
   info.set_block_size(static_cast<uint32_t>(executor.block_size()));
   info.set_num_blocks(static_cast<uint64_t>(executor.num_blocks()));
   info.set_gate_table_bytes(static_cast<uint64_t>(GateTableBytes(c, DType::kF32, gate_mode)));
-  info.set_device(device.device);
+  info.set_device(DeviceLabel(device));
+  info.set_device_name(device.device_name);
   info.set_dtype(device.dtype);
   info.set_kv_cache_dtype(device.kv_cache_dtype);
   // Which decode serves eg_mla up_projected; empty for the other attention types.
-  if (c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected) {
-    info.set_eg_mla_decode(EgMlaDecodeName(*ParseEgMlaDecode(o.eg_mla_decode)));
-  }
+  info.set_eg_mla_decode(device.eg_mla_decode);
   info.set_has_tokenizer(has_tokenizer);
   return info;
 }
@@ -114,25 +121,38 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 
   // The model.
   EGMLA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(o.model_dir + "/config.json"));
-  EGMLA_ASSIGN_OR_RETURN(GateMode gate_mode,
-                         ResolveGateMode(o.gate_mode, config, o.kv_cache_memory_bytes));
   EGMLA_ASSIGN_OR_RETURN(
-      server->model_,
-      Model::Load(o.model_dir, config,
-                  {.gate_mode = gate_mode, .eg_mla_decode = *ParseEgMlaDecode(o.eg_mla_decode)}));
+      GateMode gate_mode,
+      ResolveGateMode(o.gate_mode, config,
+                      o.kv_cache_memory_bytes > 0 ? o.kv_cache_memory_bytes
+                                                  : kDefaultCpuKvCacheBytes));
+  // The CPU model's decode; the CUDA runner has its own (runner/make_executor.h).
+  const EgMlaDecode decode = o.eg_mla_decode == "auto" ? EgMlaDecode::kGrouped
+                                                       : *ParseEgMlaDecode(o.eg_mla_decode);
+  EGMLA_ASSIGN_OR_RETURN(server->model_,
+                         Model::Load(o.model_dir, config,
+                                     {.gate_mode = gate_mode, .eg_mla_decode = decode}));
   const Model& model = *server->model_;
   EGMLA_ASSIGN_OR_RETURN(server->tokenizer_, LoadModelTokenizer(o.model_dir));
   const Tokenizer* tokenizer = server->tokenizer_.get();
   // The executor that serves (--device, --dtype, --kv-cache-dtype, the cache's size) and its
   // cache: what ModelInfo and the metrics report come from it.
+  std::string device_choice;
   EGMLA_ASSIGN_OR_RETURN(std::unique_ptr<Executor> executor,
-                         MakeExecutor(model, {.device = o.device,
-                                              .dtype = o.dtype,
-                                              .kv_cache_dtype = o.kv_cache_dtype,
-                                              .kv_cache_memory_bytes = o.kv_cache_memory_bytes,
-                                              .num_kv_blocks = o.num_kv_blocks,
-                                              .gpu_memory_utilization = o.gpu_memory_utilization,
-                                              .block_size = o.block_size}));
+                         MakeExecutor(model,
+                                      {.device = o.device,
+                                       .dtype = o.dtype,
+                                       .kv_cache_dtype = o.kv_cache_dtype,
+                                       .kv_cache_memory_bytes = o.kv_cache_memory_bytes,
+                                       .num_kv_blocks = o.num_kv_blocks,
+                                       .gpu_memory_utilization = o.gpu_memory_utilization,
+                                       .block_size = o.block_size,
+                                       .max_num_seqs = o.max_num_seqs,
+                                       .max_num_batched_tokens = o.max_num_batched_tokens,
+                                       .max_context = o.max_context,
+                                       .eg_mla_decode = o.eg_mla_decode},
+                                      &device_choice));
+  spdlog::info("{}", device_choice);
   const CacheSpec spec = executor->cache_spec();
   const ExecutorInfo device = executor->info();
 
@@ -153,10 +173,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       },
       MetricsInfo{.version = kBuildVersion,
                   .git_sha = kBuildGitSha,
-                  .device = device.device,
+                  .device = DeviceLabel(device),
                   .device_name = device.device_name,
                   .dtype = device.dtype,
-                  .kv_cache_dtype = device.kv_cache_dtype});
+                  .kv_cache_dtype = device.kv_cache_dtype,
+                  .device_memory_bytes = executor->device_memory_bytes()});
 
   SchedulerConfig scheduler{.max_num_seqs = o.max_num_seqs,
                             .max_num_batched_tokens = o.max_num_batched_tokens,
@@ -167,7 +188,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   EGMLA_RETURN_IF_ERROR(ValidateSchedulerConfig(scheduler));
   server->engine_ = std::make_unique<Engine>(
       std::move(executor),
-      EngineConfig{.scheduler = scheduler, .max_context_tokens = o.max_context},
+      EngineConfig{.scheduler = scheduler,
+                   .max_context_tokens = o.max_context,
+                   // Requests reach the engine only through the gRPC server, which is serving
+                   // by then: the callback finds grpc_server_ set.
+                   .on_executor_failed =
+                       [raw](const absl::Status& error) {
+                         spdlog::critical("{}; health NOT_SERVING, exiting for a restart",
+                                          std::string(error.message()));
+                         raw->failed_ = true;
+                         auto* health = raw->grpc_server_->GetHealthCheckService();
+                         health->SetServingStatus(kReadinessService, false);
+                         health->SetServingStatus(kLivenessService, false);
+                         kill(getpid(), SIGTERM);  // main's sigwait drains and exits 1
+                       }},
       server->metrics_.get(), tokenizer);
   const int64_t max_context = server->engine_->max_context_tokens();
 

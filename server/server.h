@@ -3,6 +3,7 @@
 #ifndef EGMLA_SERVER_SERVER_H_
 #define EGMLA_SERVER_SERVER_H_
 
+#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -39,6 +40,10 @@ class Server {
 
   int port() const { return port_; }
   int metrics_port() const;
+  // True once the model runner failed for good (a sticky CUDA error): health went NOT_SERVING,
+  // every request failed with INTERNAL, and the server raised SIGTERM so that main drains and
+  // exits non-zero for the orchestrator to restart the replica.
+  bool failed() const { return failed_.load(); }
 
  private:
   Server() = default;
@@ -55,6 +60,7 @@ class Server {
   std::unique_ptr<LivenessWatch> liveness_;   // null with --engine-stall-timeout 0
   std::unique_ptr<HttpServer> metrics_http_;  // null with --metrics-port -1
   int port_ = 0;
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace egmla

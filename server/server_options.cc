@@ -37,7 +37,7 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     return Bad("kv-cache-dtype",
                absl::StrCat("'", o.kv_cache_dtype, "' is not one of auto, f32, bf16, f16"));
   }
-  if (o.kv_cache_memory_bytes <= 0) return Bad("kv-cache-memory", "must be positive");
+  if (o.kv_cache_memory_bytes < 0) return Bad("kv-cache-memory", "must be positive");
   if (!(o.gpu_memory_utilization > 0 && o.gpu_memory_utilization <= 1)) {
     return Bad("gpu-memory-utilization", "must be in (0, 1]");
   }
@@ -52,9 +52,9 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     return Bad("gate-mode",
                absl::StrCat("'", o.gate_mode, "' is not one of auto, table, onthefly"));
   }
-  if (!ParseEgMlaDecode(o.eg_mla_decode)) {
+  if (o.eg_mla_decode != "auto" && !ParseEgMlaDecode(o.eg_mla_decode)) {
     return Bad("eg-mla-decode",
-               absl::StrCat("'", o.eg_mla_decode, "' is not one of grouped, recompute"));
+               absl::StrCat("'", o.eg_mla_decode, "' is not one of auto, grouped, recompute"));
   }
   if (o.drain_timeout < absl::ZeroDuration()) return Bad("drain-timeout", "must be >= 0");
   if (o.cpu_threads < 0) return Bad("cpu-threads", "must be >= 0 (0 = the usable cores)");

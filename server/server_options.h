@@ -19,7 +19,8 @@ struct ServerOptions {
   std::string device = "auto";  // auto | cpu | cuda
   std::string dtype = "auto";   // auto | f32 | bf16 | f16
   std::string kv_cache_dtype = "auto";
-  int64_t kv_cache_memory_bytes = int64_t{1} << 30;
+  // 0 = not given: 1 GiB on the CPU; on CUDA what --gpu-memory-utilization leaves.
+  int64_t kv_cache_memory_bytes = 0;
   double gpu_memory_utilization = 0.9;
   int64_t num_kv_blocks = 0;  // > 0 overrides the memory-based sizing
   int32_t block_size = 64;
@@ -30,7 +31,8 @@ struct ServerOptions {
   int64_t default_max_tokens = 256;
   bool enable_prefix_caching = true;
   std::string gate_mode = "auto";         // auto | table | onthefly
-  std::string eg_mla_decode = "grouped";  // grouped | recompute (eg_mla up_projected)
+  // eg_mla up_projected: auto (grouped on the CPU, recompute on CUDA) | grouped | recompute.
+  std::string eg_mla_decode = "auto";
   absl::Duration drain_timeout = absl::Seconds(30);
   // Liveness turns NOT_SERVING when the engine has work and no progress for this long; 0 = off.
   absl::Duration engine_stall_timeout = absl::Seconds(60);
