@@ -127,6 +127,11 @@ if [[ $keep_debug -eq 0 ]]; then
   for f in "${test_names[@]}" "${bench_names[@]}"; do strip --strip-debug "$out_dir/bin/$f"; done
 fi
 for name in "${!lib_path[@]}"; do cp -L "${lib_path[$name]}" "$out_dir/lib/$name"; done
+# The golden checkpoints that ctest's golden_data fixture wrote, for golden_cuda_test (the target
+# need not have torch); without them that test skips.
+if [[ -f "$build_dir/tests/golden/data/variants.json" ]]; then
+  cp -r "$build_dir/tests/golden/data" "$out_dir/golden"
+fi
 
 # --- run.sh -------------------------------------------------------------------------------
 {
@@ -194,6 +199,7 @@ if [[ ${#system_cuda_libs[@]} -gt 0 ]]; then
 fi
 export LD_LIBRARY_PATH="$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 echo "run.sh: LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+if [[ -d "$here/golden" ]]; then export EGMLA_GOLDEN_DIR="$here/golden"; fi
 
 cs="$(command -v compute-sanitizer || true)"
 [[ -n "$cs" ]] || cs=/usr/local/cuda/bin/compute-sanitizer

@@ -1,7 +1,5 @@
 #include "kernels/cuda/runtime/cuda_status.h"
 
-#include <cublas_api.h>
-
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -37,22 +35,6 @@ absl::StatusCode CudaCode(cudaError_t error) {
   }
 }
 
-absl::StatusCode CublasCode(cublasStatus_t status) {
-  switch (status) {
-    case CUBLAS_STATUS_ALLOC_FAILED:
-      return absl::StatusCode::kResourceExhausted;
-    case CUBLAS_STATUS_INVALID_VALUE:
-      return absl::StatusCode::kInvalidArgument;
-    case CUBLAS_STATUS_NOT_INITIALIZED:
-      return absl::StatusCode::kFailedPrecondition;
-    case CUBLAS_STATUS_ARCH_MISMATCH:
-    case CUBLAS_STATUS_NOT_SUPPORTED:
-      return absl::StatusCode::kUnimplemented;
-    default:
-      return absl::StatusCode::kInternal;
-  }
-}
-
 }  // namespace
 
 const char* SourceRelativePath(const char* file) {
@@ -69,14 +51,6 @@ std::string CudaErrorDescription(cudaError_t error) {
 absl::Status CudaErrorToStatus(cudaError_t error, const char* expr, const char* file, int line) {
   return absl::Status(CudaCode(error), absl::StrCat(SourceRelativePath(file), ":", line, ": ", expr,
                                                     " failed: ", CudaErrorDescription(error)));
-}
-
-absl::Status CublasErrorToStatus(int status, const char* expr, const char* file, int line) {
-  const auto cublas_status = static_cast<cublasStatus_t>(status);
-  return absl::Status(CublasCode(cublas_status),
-                      absl::StrCat(SourceRelativePath(file), ":", line, ": ", expr,
-                                   " failed: ", cublasGetStatusName(cublas_status), ": ",
-                                   cublasGetStatusString(cublas_status)));
 }
 
 }  // namespace egmla::cuda
