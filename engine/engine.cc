@@ -179,8 +179,8 @@ void Engine::Step() {
   } else {
     // A bug or a device fault, not bad input (requests are validated at the door): the step's
     // requests end with INTERNAL. When the executor can run no more steps, every request does.
-    const absl::Status error = absl::InternalError(
-        absl::StrCat("the model runner failed: ", executed.status().message()));
+    const absl::Status error =
+        absl::InternalError(absl::StrCat("the model runner failed: ", executed.status().message()));
     if (executor_->failed()) {
       executor_failure_ = error;
       std::vector<RequestId> ids;
@@ -327,7 +327,8 @@ void Engine::Fail(RequestId id, const absl::Status& error) {
   const auto it = live_.find(id);
   if (it == live_.end()) return;
   (void)scheduler_.Abort(id);  // frees its blocks; the event is replaced by the error
-  finished_.emplace_back(std::move(it->second.sink), RequestOutput{.request_id = id, .error = error});
+  finished_.emplace_back(std::move(it->second.sink),
+                         RequestOutput{.request_id = id, .error = error});
   live_.erase(it);
 }
 

@@ -482,8 +482,7 @@ TEST(EngineTest, AStickyRunnerErrorFailsEveryRequestAndReportsOnce) {
   std::condition_variable reported_cv;
   int reports = 0;
   Engine engine(std::make_unique<FailingExecutor>(Cpu(*model, 64), 3, /*sticky=*/true),
-                {.scheduler = {.max_num_seqs = 1},
-                 .on_executor_failed = [&](const absl::Status&) {
+                {.scheduler = {.max_num_seqs = 1}, .on_executor_failed = [&](const absl::Status&) {
                    std::lock_guard<std::mutex> lock(mu);
                    ++reports;
                    reported_cv.notify_all();

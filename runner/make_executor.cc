@@ -34,9 +34,9 @@ absl::StatusOr<std::unique_ptr<Executor>> MakeCpuExecutor(const Model& model,
       o.num_kv_blocks > 0 ? o.num_kv_blocks
                           : NumBlocksForMemory(memory, spec, static_cast<int32_t>(o.block_size));
   if (num_blocks < 1) {
-    return Bad("kv-cache-memory", absl::StrCat(memory, " bytes hold no block of ", o.block_size,
-                                               " tokens at ", spec.bytes_per_token(),
-                                               " bytes per token"));
+    return Bad("kv-cache-memory",
+               absl::StrCat(memory, " bytes hold no block of ", o.block_size, " tokens at ",
+                            spec.bytes_per_token(), " bytes per token"));
   }
   return std::make_unique<CpuModelRunner>(model, num_blocks, o.block_size);
 }
@@ -46,8 +46,7 @@ absl::StatusOr<std::unique_ptr<Executor>> MakeCpuExecutor(const Model& model,
 void RegisterCudaBackend(CudaBackend backend) { Backend() = backend; }
 bool HasCudaBackend() { return Backend().make != nullptr; }
 
-absl::StatusOr<std::unique_ptr<Executor>> MakeExecutor(const Model& model,
-                                                       const ExecutorOptions& o,
+absl::StatusOr<std::unique_ptr<Executor>> MakeExecutor(const Model& model, const ExecutorOptions& o,
                                                        std::string* choice) {
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") {
     return Bad("device", absl::StrCat("'", o.device, "' is not one of auto, cpu, cuda"));
@@ -57,10 +56,10 @@ absl::StatusOr<std::unique_ptr<Executor>> MakeExecutor(const Model& model,
   std::string why;
   if (device == "auto") {
     // A dtype only the CPU computes keeps auto on the CPU.
-    const std::string reason =
-        !HasCudaBackend()                        ? "this program has no CUDA backend"
-        : o.dtype == "f32" || o.dtype == "f16"   ? "--dtype " + o.dtype + " is CPU-only"
-                                                 : Backend().unavailable_reason();
+    const std::string reason = !HasCudaBackend() ? "this program has no CUDA backend"
+                               : o.dtype == "f32" || o.dtype == "f16"
+                                   ? "--dtype " + o.dtype + " is CPU-only"
+                                   : Backend().unavailable_reason();
     device = reason.empty() ? "cuda" : "cpu";
     why = reason.empty() ? "a CUDA device is usable" : reason;
   } else if (device == "cuda") {
@@ -74,10 +73,12 @@ absl::StatusOr<std::unique_ptr<Executor>> MakeExecutor(const Model& model,
   } else {
     why = "asked for";
   }
-  if (choice != nullptr) *choice = absl::StrCat("--device ", o.device, ": ", device, " (", why, ")");
+  if (choice != nullptr)
+    *choice = absl::StrCat("--device ", o.device, ": ", device, " (", why, ")");
   if (device == "cpu") return MakeCpuExecutor(model, o);
   if (o.dtype != "auto" && o.dtype != "bf16") {
-    return Bad("dtype", absl::StrCat("'", o.dtype, "': the CUDA runner computes in bf16 (auto, bf16)"));
+    return Bad("dtype",
+               absl::StrCat("'", o.dtype, "': the CUDA runner computes in bf16 (auto, bf16)"));
   }
   if (o.kv_cache_dtype != "auto" && o.kv_cache_dtype != "bf16") {
     return Bad("kv-cache-dtype",

@@ -31,7 +31,7 @@ struct ExecutorOptions {
   // The largest step, for the device's workspaces and block tables.
   int64_t max_num_seqs = 256;
   int64_t max_num_batched_tokens = 8192;
-  int64_t max_context = 0;  // 0: the model's max_position_embeddings
+  int64_t max_context = 0;             // 0: the model's max_position_embeddings
   std::string eg_mla_decode = "auto";  // auto | grouped | recompute
 };
 

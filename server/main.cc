@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
   const std::optional<int64_t> kv_bytes =
       kv_flag.empty() ? std::optional<int64_t>(0) : egmla::ParseByteSize(kv_flag);
   if (!kv_bytes) {
-    return Fail("--kv-cache-memory: '" + kv_flag + "' is not a size (e.g. 1073741824, 512MiB, 2GiB)");
+    return Fail("--kv-cache-memory: '" + kv_flag +
+                "' is not a size (e.g. 1073741824, 512MiB, 2GiB)");
   }
   if (!kv_flag.empty() && *kv_bytes <= 0) return Fail("--kv-cache-memory: must be positive");
   egmla::ServerOptions options{

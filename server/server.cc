@@ -121,17 +121,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 
   // The model.
   EGMLA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(o.model_dir + "/config.json"));
-  EGMLA_ASSIGN_OR_RETURN(
-      GateMode gate_mode,
-      ResolveGateMode(o.gate_mode, config,
-                      o.kv_cache_memory_bytes > 0 ? o.kv_cache_memory_bytes
-                                                  : kDefaultCpuKvCacheBytes));
+  EGMLA_ASSIGN_OR_RETURN(GateMode gate_mode,
+                         ResolveGateMode(o.gate_mode, config,
+                                         o.kv_cache_memory_bytes > 0 ? o.kv_cache_memory_bytes
+                                                                     : kDefaultCpuKvCacheBytes));
   // The CPU model's decode; the CUDA runner has its own (runner/make_executor.h).
-  const EgMlaDecode decode = o.eg_mla_decode == "auto" ? EgMlaDecode::kGrouped
-                                                       : *ParseEgMlaDecode(o.eg_mla_decode);
-  EGMLA_ASSIGN_OR_RETURN(server->model_,
-                         Model::Load(o.model_dir, config,
-                                     {.gate_mode = gate_mode, .eg_mla_decode = decode}));
+  const EgMlaDecode decode =
+      o.eg_mla_decode == "auto" ? EgMlaDecode::kGrouped : *ParseEgMlaDecode(o.eg_mla_decode);
+  EGMLA_ASSIGN_OR_RETURN(
+      server->model_,
+      Model::Load(o.model_dir, config, {.gate_mode = gate_mode, .eg_mla_decode = decode}));
   const Model& model = *server->model_;
   EGMLA_ASSIGN_OR_RETURN(server->tokenizer_, LoadModelTokenizer(o.model_dir));
   const Tokenizer* tokenizer = server->tokenizer_.get();

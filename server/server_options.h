@@ -30,7 +30,7 @@ struct ServerOptions {
   int64_t max_context = 0;  // 0 = the model's
   int64_t default_max_tokens = 256;
   bool enable_prefix_caching = true;
-  std::string gate_mode = "auto";         // auto | table | onthefly
+  std::string gate_mode = "auto";  // auto | table | onthefly
   // eg_mla up_projected: auto (grouped on the CPU, recompute on CUDA) | grouped | recompute.
   std::string eg_mla_decode = "auto";
   absl::Duration drain_timeout = absl::Seconds(30);

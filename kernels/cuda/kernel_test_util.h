@@ -58,8 +58,8 @@ inline std::vector<float> ToF32(const std::vector<bf16>& v) {
 }
 
 // Every |got - want| <= abs_tol + rel_tol * |want|; reports the first violation.
-inline void ExpectNear(const std::vector<float>& got, const std::vector<float>& want,
-                       float rel_tol, float abs_tol) {
+inline void ExpectNear(const std::vector<float>& got, const std::vector<float>& want, float rel_tol,
+                       float abs_tol) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_LE(std::abs(got[i] - want[i]), abs_tol + rel_tol * std::abs(want[i]))

@@ -308,8 +308,8 @@ std::vector<float> AbsDotBound(const std::vector<float>& x, const std::vector<fl
 }
 
 TEST_F(ModelKernelsTest, LinearMatchesTheCpuAndEachRowIsIndependentOfTheBatch) {
-  for (const auto& [rows, in, out] : {std::tuple<int64_t, int64_t, int64_t>{1, 16, 8},
-                                     {9, 192, 37}, {33, 553, 192}}) {
+  for (const auto& [rows, in, out] :
+       {std::tuple<int64_t, int64_t, int64_t>{1, 16, 8}, {9, 192, 37}, {33, 553, 192}}) {
     SCOPED_TRACE(testing::Message() << rows << "x" << in << "->" << out);
     const std::vector<float> x = RandomBf16Values(rows * in, 13);
     const std::vector<float> w = RandomBf16Values(out * in, 14, 0.1f);

@@ -15,8 +15,8 @@ ExecutorInfo CpuModelRunner::info() const {
           .device_name = CpuModelName(),
           .dtype = "f32",
           .kv_cache_dtype = "f32",
-          .eg_mla_decode = eg_up ? std::string(EgMlaDecodeName(model_.options().eg_mla_decode))
-                                 : std::string()};
+          .eg_mla_decode =
+              eg_up ? std::string(EgMlaDecodeName(model_.options().eg_mla_decode)) : std::string()};
 }
 
 absl::StatusOr<ModelRunnerOutput> CpuModelRunner::Execute(const SchedulerOutput& step) {

@@ -23,16 +23,14 @@ std::string UnavailableReason() {
 absl::StatusOr<std::unique_ptr<Executor>> Make(const Model& model, const ExecutorOptions& o) {
   EGMLA_ASSIGN_OR_RETURN(const DeviceInfo device, QueryDevice(0));
   const ModelConfig& c = model.config();
-  const int64_t context = o.max_context > 0
-                              ? std::min(o.max_context, c.max_position_embeddings)
-                              : c.max_position_embeddings;
+  const int64_t context = o.max_context > 0 ? std::min(o.max_context, c.max_position_embeddings)
+                                            : c.max_position_embeddings;
   CudaModelOptions options{.block_size = o.block_size,
                            .max_num_seqs = o.max_num_seqs,
                            .max_batched_tokens = std::max<int64_t>(o.max_num_batched_tokens, 1),
                            .max_logit_rows = std::clamp<int64_t>(o.max_num_seqs, 1, 256)};
   const DeviceMemoryUse fixed = CudaModel::BytesWithoutCache(model, options);
-  const int64_t block_bytes =
-      CudaModel::DeviceCacheSpec(c).bytes_per_token() * o.block_size;
+  const int64_t block_bytes = CudaModel::DeviceCacheSpec(c).bytes_per_token() * o.block_size;
   const int64_t blocks_for_one = (context + o.block_size - 1) / o.block_size;
   std::string budget;  // what sized the cache, for the error
   if (o.num_kv_blocks > 0) {
@@ -44,17 +42,18 @@ absl::StatusOr<std::unique_ptr<Executor>> Make(const Model& model, const Executo
   } else {
     const int64_t usable =
         static_cast<int64_t>(std::floor(o.gpu_memory_utilization * device.total_memory_bytes));
-    options.num_blocks = std::max<int64_t>(usable - fixed.weights - fixed.workspace, 0) / block_bytes;
+    options.num_blocks =
+        std::max<int64_t>(usable - fixed.weights - fixed.workspace, 0) / block_bytes;
     budget = absl::StrCat("--gpu-memory-utilization ", o.gpu_memory_utilization, " of ",
                           Gib(device.total_memory_bytes), " (", Gib(usable), ") less weights ",
                           Gib(fixed.weights), " and workspaces ", Gib(fixed.workspace));
   }
   // An explicit --num-kv-blocks is taken as given (the engine caps the context at the cache).
   if (o.num_kv_blocks <= 0 && options.num_blocks < blocks_for_one) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "--device cuda: ", budget, " gives ", options.num_blocks, " cache blocks of ",
-        block_bytes, " bytes; one sequence of ", context, " tokens needs ", blocks_for_one,
-        " (", Gib(blocks_for_one * block_bytes), ")"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("--device cuda: ", budget, " gives ", options.num_blocks, " cache blocks of ",
+                     block_bytes, " bytes; one sequence of ", context, " tokens needs ",
+                     blocks_for_one, " (", Gib(blocks_for_one * block_bytes), ")"));
   }
   const int64_t needed = fixed.weights + fixed.workspace + options.num_blocks * block_bytes;
   if (needed > device.free_memory_bytes) {

@@ -34,11 +34,11 @@ namespace {
 
 struct Dims {
   int64_t hidden, inter, vocab, n_h;
-  int64_t hd;                      // mha head_dim
+  int64_t hd;  // mha head_dim
   int64_t d_nope, d_rope, d_v, d_c, q_lora;
-  int64_t qk, kv, row;             // d_nope + d_R, d_nope + d_v, d_c + d_R
-  int64_t gate, d_e;               // D_gate, d_e (eg_mla)
-  int64_t cache_row;               // bf16 elements per token per layer
+  int64_t qk, kv, row;  // d_nope + d_R, d_nope + d_v, d_c + d_R
+  int64_t gate, d_e;    // D_gate, d_e (eg_mla)
+  int64_t cache_row;    // bf16 elements per token per layer
   int64_t max_context;
 };
 
@@ -71,35 +71,35 @@ bool RecomputesKv(const ModelConfig& c) {
 // Where each workspace array starts in one device allocation, and how big it is in all.
 struct Workspace {
   // Step rows (T = max_batched_tokens).
-  float* h = nullptr;             // [T, hidden] the residual stream
-  float* delta = nullptr;         // [T, hidden]
-  bf16* normed = nullptr;         // [T, hidden]
-  float* mlp = nullptr;           // [T, 2 * inter]
-  bf16* act = nullptr;            // [T, inter]
-  float* q = nullptr;             // [T, n_h * qk] (mha: [T, n_h * hd])
-  float* k = nullptr;             // mha [T, n_h * hd]
-  float* v = nullptr;             // mha [T, n_h * hd]
-  float* qa = nullptr;            // [T, q_lora]
-  bf16* qa_bf16 = nullptr;        // [T, q_lora]
-  float* kv = nullptr;            // [T, d_c + d_R]: the new cache rows
-  bf16* c_bf16 = nullptr;         // [T, d_c + d_R]: c of the new rows (the first d_c)
-  float* gates = nullptr;         // [max(T, C), D_gate]
-  bf16* gate_emb = nullptr;       // [max(T, C), d_e]
-  float* f_new = nullptr;         // [T, n_h * kv]
-  float* ln_mean = nullptr;       // [T]
-  float* ln_rstd = nullptr;       // [T]
-  float* q_abs = nullptr;         // [T, n_h * d_c]
-  float* attended = nullptr;      // [T, n_h * d_c]
-  bf16* attn = nullptr;           // [T, n_h * d_v] (mha: [T, n_h * hd])
+  float* h = nullptr;         // [T, hidden] the residual stream
+  float* delta = nullptr;     // [T, hidden]
+  bf16* normed = nullptr;     // [T, hidden]
+  float* mlp = nullptr;       // [T, 2 * inter]
+  bf16* act = nullptr;        // [T, inter]
+  float* q = nullptr;         // [T, n_h * qk] (mha: [T, n_h * hd])
+  float* k = nullptr;         // mha [T, n_h * hd]
+  float* v = nullptr;         // mha [T, n_h * hd]
+  float* qa = nullptr;        // [T, q_lora]
+  bf16* qa_bf16 = nullptr;    // [T, q_lora]
+  float* kv = nullptr;        // [T, d_c + d_R]: the new cache rows
+  bf16* c_bf16 = nullptr;     // [T, d_c + d_R]: c of the new rows (the first d_c)
+  float* gates = nullptr;     // [max(T, C), D_gate]
+  bf16* gate_emb = nullptr;   // [max(T, C), d_e]
+  float* f_new = nullptr;     // [T, n_h * kv]
+  float* ln_mean = nullptr;   // [T]
+  float* ln_rstd = nullptr;   // [T]
+  float* q_abs = nullptr;     // [T, n_h * d_c]
+  float* attended = nullptr;  // [T, n_h * d_c]
+  bf16* attn = nullptr;       // [T, n_h * d_v] (mha: [T, n_h * hd])
   // One sequence decompressed (C = max_context).
-  bf16* lat = nullptr;            // [C, d_c]
-  float* f = nullptr;             // [C, n_h * kv]
-  bf16* f_bf16 = nullptr;         // [C, n_h * kv]
-  int32_t* ids = nullptr;         // [C]
+  bf16* lat = nullptr;     // [C, d_c]
+  float* f = nullptr;      // [C, n_h * kv]
+  bf16* f_bf16 = nullptr;  // [C, n_h * kv]
+  int32_t* ids = nullptr;  // [C]
   // Logits, L rows per pass.
-  bf16* last = nullptr;           // [L, hidden]
-  float* logits = nullptr;        // [L, vocab]
-  int32_t* step = nullptr;        // [step_ints]: the packed step inputs (StepLayout)
+  bf16* last = nullptr;             // [L, hidden]
+  float* logits = nullptr;          // [L, vocab]
+  int32_t* step = nullptr;          // [step_ints]: the packed step inputs (StepLayout)
   int32_t* block_tables = nullptr;  // [max_num_seqs, max_blocks_per_seq]
   int64_t bytes = 0;
 };
@@ -197,7 +197,7 @@ struct CudaModel::State {
   int64_t cache_bytes = 0;
   DeviceBuffer workspace_buffer;
   Workspace ws;
-  PinnedBuffer staging;  // [MaxStepInts] int32
+  PinnedBuffer staging;          // [MaxStepInts] int32
   std::optional<Stream> stream;  // set by Create
 
   // The step's device views of the packed inputs.
@@ -308,9 +308,9 @@ absl::StatusOr<std::unique_ptr<CudaModel>> CudaModel::Create(const Model& model,
   }
   const int64_t widest = c.is_latent() ? std::max(c.kv_lora_rank, c.v_head_dim) : c.head_dim;
   if (widest > k::kAttentionMaxValueDim) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("CUDA model: an attention value of ", widest,
-                     " elements is wider than the kernel's ", k::kAttentionMaxValueDim));
+    return absl::InvalidArgumentError(absl::StrCat("CUDA model: an attention value of ", widest,
+                                                   " elements is wider than the kernel's ",
+                                                   k::kAttentionMaxValueDim));
   }
   if (o.num_blocks * o.block_size > (int64_t{1} << 31) - 1) {
     return absl::InvalidArgumentError(absl::StrCat("CUDA model: ", o.num_blocks, " blocks of ",
@@ -326,8 +326,8 @@ absl::StatusOr<std::unique_ptr<CudaModel>> CudaModel::Create(const Model& model,
   EGMLA_ASSIGN_OR_RETURN(st->weights, DeviceWeights::Upload(model));
   const int64_t slots = o.num_blocks * o.block_size;
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    EGMLA_ASSIGN_OR_RETURN(DeviceBuffer layer, DeviceBuffer::Allocate(
-                                                   slots * st->d.cache_row * int64_t{sizeof(bf16)}));
+    EGMLA_ASSIGN_OR_RETURN(DeviceBuffer layer,
+                           DeviceBuffer::Allocate(slots * st->d.cache_row * int64_t{sizeof(bf16)}));
     st->cache_bytes += layer.size_bytes();
     st->cache_layers.push_back(std::move(layer));
     if (RecomputesKv(c)) {
@@ -352,12 +352,12 @@ absl::StatusOr<std::unique_ptr<CudaModel>> CudaModel::Create(const Model& model,
 absl::Status CudaModel::State::MhaAttention(int64_t layer, int64_t rows) {
   const DeviceLayerWeights& w = weights.layer(layer);
   const int64_t width = d.n_h * d.hd;
-  EGMLA_RETURN_IF_ERROR(Linear(ws.normed, d.hidden, w.q_proj, rows, d.hidden, width, ws.q,
-                               nullptr, width));
-  EGMLA_RETURN_IF_ERROR(Linear(ws.normed, d.hidden, w.k_proj, rows, d.hidden, width, ws.k,
-                               nullptr, width));
-  EGMLA_RETURN_IF_ERROR(Linear(ws.normed, d.hidden, w.v_proj, rows, d.hidden, width, ws.v,
-                               nullptr, width));
+  EGMLA_RETURN_IF_ERROR(
+      Linear(ws.normed, d.hidden, w.q_proj, rows, d.hidden, width, ws.q, nullptr, width));
+  EGMLA_RETURN_IF_ERROR(
+      Linear(ws.normed, d.hidden, w.k_proj, rows, d.hidden, width, ws.k, nullptr, width));
+  EGMLA_RETURN_IF_ERROR(
+      Linear(ws.normed, d.hidden, w.v_proj, rows, d.hidden, width, ws.v, nullptr, width));
   EGMLA_RETURN_IF_ERROR(Rope(ws.q, rows, width, d.n_h, d.hd, 0, d.hd));
   EGMLA_RETURN_IF_ERROR(Rope(ws.k, rows, width, d.n_h, d.hd, 0, d.hd));
   bf16* cache = cache_layers[layer].as<bf16>();  // rows [K (n_h*hd) ; V (n_h*hd)]
@@ -558,8 +558,8 @@ absl::Status CudaModel::State::LatentAttention(int64_t layer, const CudaBatch& b
                                                     .out_row_stride = d.q_lora,
                                                     .eps = static_cast<float>(config.rms_norm_eps)},
                                                    s()));
-    EGMLA_RETURN_IF_ERROR(Linear(ws.qa_bf16, d.q_lora, w.q_b_proj, rows, d.q_lora, q_width, ws.q,
-                                 nullptr, q_width));
+    EGMLA_RETURN_IF_ERROR(
+        Linear(ws.qa_bf16, d.q_lora, w.q_b_proj, rows, d.q_lora, q_width, ws.q, nullptr, q_width));
   } else {
     EGMLA_RETURN_IF_ERROR(
         Linear(ws.normed, d.hidden, w.q_proj, rows, d.hidden, q_width, ws.q, nullptr, q_width));
@@ -613,28 +613,28 @@ absl::Status CudaModel::State::LatentAttention(int64_t layer, const CudaBatch& b
                                                    .eps = static_cast<float>(config.gate_norm_eps)},
                                                   s()));
   }
-  EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchCacheWrite(
-      {.first = ws.kv,
-       .first_row_stride = d.row,
-       .first_width = d.row,
-       .slot_mapping = slots,
-       .cache = cache_layers[layer].as<bf16>(),
-       .cache_row_stride = d.row,
-       .ln_mean = up ? ws.ln_mean : nullptr,
-       .ln_rstd = up ? ws.ln_rstd : nullptr,
-       .cache_ln_stats = up ? cache_stats[layer].as<float>() : nullptr,
-       .token_ids = up ? token_ids : nullptr,
-       .cache_token_ids = up && layer == 0 ? cache_ids.as<int32_t>() : nullptr,
-       .rows = rows},
-      s()));
+  EGMLA_CUDA_RETURN_IF_ERROR(
+      k::LaunchCacheWrite({.first = ws.kv,
+                           .first_row_stride = d.row,
+                           .first_width = d.row,
+                           .slot_mapping = slots,
+                           .cache = cache_layers[layer].as<bf16>(),
+                           .cache_row_stride = d.row,
+                           .ln_mean = up ? ws.ln_mean : nullptr,
+                           .ln_rstd = up ? ws.ln_rstd : nullptr,
+                           .cache_ln_stats = up ? cache_stats[layer].as<float>() : nullptr,
+                           .token_ids = up ? token_ids : nullptr,
+                           .cache_token_ids = up && layer == 0 ? cache_ids.as<int32_t>() : nullptr,
+                           .rows = rows},
+                          s()));
   for (const CudaSequence& seq : batch.sequences) {
     const int64_t decompressed =
         up ? seq.num_new : std::clamp<int64_t>(seq.num_prompt - seq.num_past, 0, seq.num_new);
     if (decompressed > 0) EGMLA_RETURN_IF_ERROR(Decompressed(layer, seq, decompressed));
   }
   if (!up) EGMLA_RETURN_IF_ERROR(Absorbed(layer));
-  return Linear(ws.attn, d.n_h * d.d_v, w.o_proj, rows, d.n_h * d.d_v, d.hidden, ws.delta,
-                nullptr, d.hidden);
+  return Linear(ws.attn, d.n_h * d.d_v, w.o_proj, rows, d.n_h * d.d_v, d.hidden, ws.delta, nullptr,
+                d.hidden);
 }
 
 absl::Status CudaModel::State::Mlp(int64_t layer, int64_t rows) {
@@ -693,9 +693,8 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
   for (int64_t r = 0; r < rows; ++r) {
     const int32_t id = batch.token_ids[r];
     if (id < 0 || id >= d.vocab) {
-      return absl::InvalidArgumentError(absl::StrCat("token id ", id, " at index ", r,
-                                                     " is outside the vocabulary [0, ", d.vocab,
-                                                     ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "token id ", id, " at index ", r, " is outside the vocabulary [0, ", d.vocab, ")"));
     }
   }
   if (rows > o.max_batched_tokens ||
@@ -722,14 +721,13 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
     if (table_size * o.block_size < total || table_size > max_blocks || s.table_row < 0 ||
         s.table_row >= o.max_num_seqs || s.num_blocks_on_device > table_size) {
       return absl::InternalError(absl::StrCat("CUDA model: sequence at row ", s.first_row,
-                                              " has a block table of ", table_size,
-                                              " blocks for ", total, " tokens (table row ",
-                                              s.table_row, ")"));
+                                              " has a block table of ", table_size, " blocks for ",
+                                              total, " tokens (table row ", s.table_row, ")"));
     }
     for (BlockId b : s.block_table) {
       if (b < 0 || b >= o.num_blocks) {
-        return absl::InternalError(absl::StrCat("CUDA model: block id ", b, " outside [0, ",
-                                                o.num_blocks, ")"));
+        return absl::InternalError(
+            absl::StrCat("CUDA model: block id ", b, " outside [0, ", o.num_blocks, ")"));
       }
     }
     if (absorbs) {
@@ -754,8 +752,8 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
     for (int64_t i = 0; i < s.num_new; ++i) {
       const int64_t r = s.first_row + i, pos = s.num_past + i;
       host[layout.positions + r] = static_cast<int32_t>(pos);
-      host[layout.slots + r] =
-          static_cast<int32_t>(s.block_table[pos / o.block_size] * o.block_size + pos % o.block_size);
+      host[layout.slots + r] = static_cast<int32_t>(
+          s.block_table[pos / o.block_size] * o.block_size + pos % o.block_size);
       host[layout.row_table + r] = s.table_row;
       if (absorbs && i >= prompt_rows) host[layout.absorbed_rows + a++] = static_cast<int32_t>(r);
     }

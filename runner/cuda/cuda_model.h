@@ -30,7 +30,7 @@
 namespace egmla::cuda {
 
 struct CudaModelOptions {
-  int64_t num_blocks = 0;          // of the paged cache
+  int64_t num_blocks = 0;  // of the paged cache
   int64_t block_size = 16;
   int64_t max_num_seqs = 1;        // sequences in one step = device block-table rows
   int64_t max_batched_tokens = 1;  // rows in one step
@@ -56,9 +56,9 @@ struct CudaSequence {
 };
 
 struct CudaBatch {
-  std::vector<int32_t> token_ids;        // [rows]
-  std::vector<CudaSequence> sequences;   // their rows partition [0, rows), in order
-  std::vector<int64_t> logit_rows;       // ascending
+  std::vector<int32_t> token_ids;       // [rows]
+  std::vector<CudaSequence> sequences;  // their rows partition [0, rows), in order
+  std::vector<int64_t> logit_rows;      // ascending
 };
 
 class CudaModel {

@@ -8,8 +8,8 @@
 
 namespace egmla::cuda {
 
-CudaModelRunner::CudaModelRunner(std::unique_ptr<CudaModel> model,
-                                 const CudaModelOptions& options, std::string device_name)
+CudaModelRunner::CudaModelRunner(std::unique_ptr<CudaModel> model, const CudaModelOptions& options,
+                                 std::string device_name)
     : model_(std::move(model)), options_(options), device_name_(std::move(device_name)) {
   for (int64_t row = options_.max_num_seqs - 1; row >= 0; --row) {
     free_table_rows_.push_back(static_cast<int32_t>(row));

@@ -38,7 +38,7 @@ class CudaModelRunner final : public Executor {
 
  private:
   struct DeviceTable {
-    int32_t row = 0;           // its row of the device block tables
+    int32_t row = 0;            // its row of the device block tables
     int64_t num_on_device = 0;  // entries already sent
   };
 

@@ -129,8 +129,11 @@ TEST_F(CudaModelTest, EveryVariantMatchesTheCpuModelChunkedAndDecoding) {
       // The CPU reference decodes eg_mla by recompute, as the CUDA runner does.
       auto cpu = testing::MakeTestModel(
           config, ModelOptions{.gate_mode = mode, .eg_mla_decode = EgMlaDecode::kRecompute});
-      const CudaModelOptions options{.num_blocks = 64, .block_size = 4, .max_num_seqs = 2,
-                                     .max_batched_tokens = 16, .max_logit_rows = 5};
+      const CudaModelOptions options{.num_blocks = 64,
+                                     .block_size = 4,
+                                     .max_num_seqs = 2,
+                                     .max_batched_tokens = 16,
+                                     .max_logit_rows = 5};
       absl::StatusOr<std::unique_ptr<CudaModel>> gpu = CudaModel::Create(*cpu, options);
       ASSERT_TRUE(gpu.ok()) << gpu.status();
       std::vector<int32_t> ids(17);
@@ -141,8 +144,8 @@ TEST_F(CudaModelTest, EveryVariantMatchesTheCpuModelChunkedAndDecoding) {
       ASSERT_EQ(got.size(), want.size());
       const float tol = kRelativeTolerance * MaxAbs(want);
       for (size_t i = 0; i < got.size(); ++i) {
-        ASSERT_NEAR(got[i], want[i], tol) << "logit " << i % config.vocab_size << " of row "
-                                          << i / config.vocab_size;
+        ASSERT_NEAR(got[i], want[i], tol)
+            << "logit " << i % config.vocab_size << " of row " << i / config.vocab_size;
       }
     }
   }
@@ -154,8 +157,11 @@ TEST_F(CudaModelTest, ASequencesLogitsAreBitwiseTheSameAloneOrBatched) {
     SCOPED_TRACE(v.name);
     const ModelConfig config = testing::TestConfig(v);
     auto cpu = testing::MakeTestModel(config);
-    const CudaModelOptions options{.num_blocks = 64, .block_size = 4, .max_num_seqs = 2,
-                                   .max_batched_tokens = 32, .max_logit_rows = 3};
+    const CudaModelOptions options{.num_blocks = 64,
+                                   .block_size = 4,
+                                   .max_num_seqs = 2,
+                                   .max_batched_tokens = 32,
+                                   .max_logit_rows = 3};
     auto gpu = *CudaModel::Create(*cpu, options);
     std::vector<int32_t> a(12), b(9);
     for (int32_t& t : a) t = static_cast<int32_t>(rng() % config.vocab_size);
@@ -193,8 +199,8 @@ TEST_F(CudaModelTest, ASequencesLogitsAreBitwiseTheSameAloneOrBatched) {
 TEST_F(CudaModelTest, RefusesBadInputNamingIt) {
   const ModelConfig config = testing::TestConfig(testing::TestVariants()[1]);
   auto cpu = testing::MakeTestModel(config);
-  auto gpu = *CudaModel::Create(*cpu, {.num_blocks = 8, .block_size = 4, .max_num_seqs = 1,
-                                       .max_batched_tokens = 8});
+  auto gpu = *CudaModel::Create(
+      *cpu, {.num_blocks = 8, .block_size = 4, .max_num_seqs = 1, .max_batched_tokens = 8});
   const std::vector<BlockId> table = {3};
   CudaBatch bad_id{.token_ids = {1, static_cast<int32_t>(config.vocab_size)},
                    .sequences = {{.num_new = 2, .num_prompt = 2, .block_table = table}},
@@ -215,10 +221,13 @@ TEST_F(CudaModelTest, TheBackendServesBf16AndSizesTheCacheFromTheFlags) {
   const ModelConfig config = testing::TestConfig(testing::TestVariants()[3]);
   auto model = testing::MakeTestModel(config);
   std::string choice;
-  absl::StatusOr<std::unique_ptr<Executor>> made = MakeExecutor(
-      *model, {.device = "auto", .num_kv_blocks = 40, .block_size = 4, .max_num_seqs = 4,
-               .max_num_batched_tokens = 32},
-      &choice);
+  absl::StatusOr<std::unique_ptr<Executor>> made = MakeExecutor(*model,
+                                                                {.device = "auto",
+                                                                 .num_kv_blocks = 40,
+                                                                 .block_size = 4,
+                                                                 .max_num_seqs = 4,
+                                                                 .max_num_batched_tokens = 32},
+                                                                &choice);
   ASSERT_TRUE(made.ok()) << made.status();
   EXPECT_EQ((*made)->info().device, "cuda");
   EXPECT_EQ((*made)->info().dtype, "bf16");
@@ -228,8 +237,11 @@ TEST_F(CudaModelTest, TheBackendServesBf16AndSizesTheCacheFromTheFlags) {
   EXPECT_THAT(choice, HasSubstr("cuda"));
   // The cache's memory: bf16 rows plus the ids and statistics.
   const int64_t block_bytes = CudaModel::DeviceCacheSpec(config).bytes_per_token() * 4;
-  made = MakeExecutor(*model, {.device = "cuda", .kv_cache_memory_bytes = 150 * block_bytes + 3,
-                               .block_size = 4, .max_num_seqs = 2, .max_num_batched_tokens = 8});
+  made = MakeExecutor(*model, {.device = "cuda",
+                               .kv_cache_memory_bytes = 150 * block_bytes + 3,
+                               .block_size = 4,
+                               .max_num_seqs = 2,
+                               .max_num_batched_tokens = 8});
   ASSERT_TRUE(made.ok()) << made.status();
   EXPECT_EQ((*made)->num_blocks(), 150);
   bool kv_reported = false;

@@ -41,8 +41,8 @@ absl::Status Walk(const Model& model, Put put, const bf16** embed, const bf16** 
     DeviceLayerWeights& d = (*layers)[l];
     EGMLA_ASSIGN_OR_RETURN(d.input_norm, one(lw.input_norm, hidden));
     EGMLA_ASSIGN_OR_RETURN(d.post_attn_norm, one(lw.post_attn_norm, hidden));
-    EGMLA_ASSIGN_OR_RETURN(d.mlp_gate_up,
-                           put({Part{lw.mlp_gate, inter * hidden}, Part{lw.mlp_up, inter * hidden}}));
+    EGMLA_ASSIGN_OR_RETURN(
+        d.mlp_gate_up, put({Part{lw.mlp_gate, inter * hidden}, Part{lw.mlp_up, inter * hidden}}));
     EGMLA_ASSIGN_OR_RETURN(d.mlp_down, one(lw.mlp_down, hidden * inter));
     if (!c.is_latent()) {
       const int64_t width = n_h * c.head_dim;

@@ -18,23 +18,23 @@ namespace egmla::cuda {
 
 // Device pointers; null where the config has no such tensor. Shapes as LayerWeights'.
 struct DeviceLayerWeights {
-  const bf16* input_norm = nullptr;      // [hidden]
-  const bf16* post_attn_norm = nullptr;  // [hidden]
-  const bf16* mlp_gate_up = nullptr;     // [2 * intermediate, hidden]: gate rows, then up rows
-  const bf16* mlp_down = nullptr;        // [hidden, intermediate]
-  const bf16* q_proj = nullptr;          // mha [n_h*hd, hidden]; mla [n_h*(d_nope+d_R), hidden]
-  const bf16* k_proj = nullptr;          // [n_h*hd, hidden]
-  const bf16* v_proj = nullptr;          // [n_h*hd, hidden]
-  const bf16* o_proj = nullptr;          // [hidden, n_h*d_v]
-  const bf16* q_a_proj = nullptr;        // [q_lora, hidden]
-  const bf16* q_a_norm = nullptr;        // [q_lora]
-  const bf16* q_b_proj = nullptr;        // [n_h*(d_nope+d_R), q_lora]
-  const bf16* kv_a_proj = nullptr;       // [d_c+d_R, hidden]
-  const bf16* kv_a_norm = nullptr;       // [d_c]
-  const bf16* kv_b_proj = nullptr;       // [n_h*(d_nope+d_v), d_c], head-major
-  const bf16* gate_up_proj = nullptr;    // [D_gate, d_e]; on the fly
-  const bf16* gate_embedding = nullptr;  // [vocab, d_e] of the layer's group; on the fly
-  const bf16* gate_table = nullptr;      // [vocab, D_gate]; table mode
+  const bf16* input_norm = nullptr;        // [hidden]
+  const bf16* post_attn_norm = nullptr;    // [hidden]
+  const bf16* mlp_gate_up = nullptr;       // [2 * intermediate, hidden]: gate rows, then up rows
+  const bf16* mlp_down = nullptr;          // [hidden, intermediate]
+  const bf16* q_proj = nullptr;            // mha [n_h*hd, hidden]; mla [n_h*(d_nope+d_R), hidden]
+  const bf16* k_proj = nullptr;            // [n_h*hd, hidden]
+  const bf16* v_proj = nullptr;            // [n_h*hd, hidden]
+  const bf16* o_proj = nullptr;            // [hidden, n_h*d_v]
+  const bf16* q_a_proj = nullptr;          // [q_lora, hidden]
+  const bf16* q_a_norm = nullptr;          // [q_lora]
+  const bf16* q_b_proj = nullptr;          // [n_h*(d_nope+d_R), q_lora]
+  const bf16* kv_a_proj = nullptr;         // [d_c+d_R, hidden]
+  const bf16* kv_a_norm = nullptr;         // [d_c]
+  const bf16* kv_b_proj = nullptr;         // [n_h*(d_nope+d_v), d_c], head-major
+  const bf16* gate_up_proj = nullptr;      // [D_gate, d_e]; on the fly
+  const bf16* gate_embedding = nullptr;    // [vocab, d_e] of the layer's group; on the fly
+  const bf16* gate_table = nullptr;        // [vocab, D_gate]; table mode
   const bf16* gate_norm_weight = nullptr;  // [D_gate]
   const bf16* gate_norm_bias = nullptr;    // [D_gate]
 };

@@ -53,13 +53,22 @@ def field(number, payload):
 
 
 def alive(server):
-    """Readiness over gRPC, and the process still running."""
-    if server.proc.poll() is not None:
-        return False
-    channel = server.channel()
-    reply = server.health_stub(channel).Check(
-        harness.health_pb2.HealthCheckRequest(service=harness.READY_SERVICE), timeout=5)
-    return reply.status == harness.SERVING
+    """Readiness over gRPC, and the process still running. A connection the server has just
+    closed (after refusing oversized metadata) may still be in grpc-python's process-wide
+    subchannel pool and answer UNAVAILABLE "Socket closed" once: retried on a fresh connect."""
+    for attempt in range(3):
+        if server.proc.poll() is not None:
+            return False
+        channel = server.channel()
+        try:
+            reply = server.health_stub(channel).Check(
+                harness.health_pb2.HealthCheckRequest(service=harness.READY_SERVICE), timeout=5)
+            return reply.status == harness.SERVING
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNAVAILABLE or attempt == 2:
+                raise
+            time.sleep(0.2)
+    return False
 
 
 def peak_rss_kib(pid):

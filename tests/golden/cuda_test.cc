@@ -60,13 +60,13 @@ std::vector<float> RunOnDevice(const Model& model, const std::vector<int32_t>& i
     while (static_cast<int64_t>(table.size()) * block_size < past + step) {
       table.push_back(static_cast<BlockId>(num_blocks - 1 - table.size()));
     }
-    cuda::CudaBatch batch{.token_ids = std::vector<int32_t>(ids.begin() + past,
-                                                            ids.begin() + past + step),
-                          .sequences = {{.num_new = step,
-                                         .num_past = past,
-                                         .num_prompt = n,
-                                         .block_table = table,
-                                         .num_blocks_on_device = on_device}}};
+    cuda::CudaBatch batch{
+        .token_ids = std::vector<int32_t>(ids.begin() + past, ids.begin() + past + step),
+        .sequences = {{.num_new = step,
+                       .num_past = past,
+                       .num_prompt = n,
+                       .block_table = table,
+                       .num_blocks_on_device = on_device}}};
     batch.logit_rows.resize(step);
     std::iota(batch.logit_rows.begin(), batch.logit_rows.end(), 0);
     absl::StatusOr<std::vector<float>> out = (*device)->Forward(batch);

@@ -1,5 +1,4 @@
 #include "kernels/cuda/add_rms_norm/add_rms_norm.h"
-
 #include "kernels/cuda/device_util.h"
 #include "kernels/cuda/launch.h"
 

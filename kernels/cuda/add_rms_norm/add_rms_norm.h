@@ -17,9 +17,9 @@ struct AddRmsNormParams {
   // Row i reads x row r = row_index[i] (or i when row_index is null): [.., x_row_stride], the
   // first `width` elements; with delta, x row r += delta row r first and is written back.
   float* x = nullptr;
-  const float* delta = nullptr;      // [.., delta_row_stride] or null
+  const float* delta = nullptr;        // [.., delta_row_stride] or null
   const int32_t* row_index = nullptr;  // [rows] or null
-  const bf16* weight = nullptr;      // [width]
+  const bf16* weight = nullptr;        // [width]
   // Either or both: the normed row i. out_f32 may be x itself (equal strides, no row_index).
   bf16* out_bf16 = nullptr;  // [rows, out_row_stride]
   float* out_f32 = nullptr;  // [rows, out_row_stride]

@@ -1,5 +1,4 @@
 #include "kernels/cuda/attention/attention.h"
-
 #include "kernels/cuda/device_util.h"
 #include "kernels/cuda/launch.h"
 
@@ -8,9 +7,8 @@ namespace {
 
 __device__ const bf16* SourceAt(const KvSource& s, const AttentionParams& p, const int32_t* table,
                                 int64_t j, int64_t h) {
-  const int64_t row = s.paged ? static_cast<int64_t>(table[j / p.block_size]) * p.block_size +
-                                    j % p.block_size
-                              : j;
+  const int64_t row =
+      s.paged ? static_cast<int64_t>(table[j / p.block_size]) * p.block_size + j % p.block_size : j;
   return s.base + row * s.row_stride + h * s.head_stride + s.offset;
 }
 
@@ -21,7 +19,8 @@ __global__ void AttentionKernel(const AttentionParams p) {
   const int64_t r = p.rows != nullptr ? p.rows[q] : p.first_row + q;
   const float* q_a = p.q_a + r * p.q_a_row_stride + h * p.q_a_head_stride;
   const float* q_b = p.d_b > 0 ? p.q_b + r * p.q_b_row_stride + h * p.q_b_head_stride : nullptr;
-  const int32_t* table = p.block_tables + static_cast<int64_t>(p.row_table[r]) * p.block_table_stride;
+  const int32_t* table =
+      p.block_tables + static_cast<int64_t>(p.row_table[r]) * p.block_table_stride;
   const int64_t visible = static_cast<int64_t>(p.positions[r]) + 1;
 
   float acc[kAttentionMaxValueDim];

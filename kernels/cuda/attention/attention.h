@@ -53,8 +53,8 @@ struct AttentionParams {
   const int32_t* rows = nullptr;  // [num_queries]
   int64_t first_row = 0;
   int64_t num_queries = 0;
-  const int32_t* positions = nullptr;  // [batch rows]: row r sees positions [0, positions[r]]
-  const int32_t* row_table = nullptr;  // [batch rows]: the block-table row of r's sequence
+  const int32_t* positions = nullptr;     // [batch rows]: row r sees positions [0, positions[r]]
+  const int32_t* row_table = nullptr;     // [batch rows]: the block-table row of r's sequence
   const int32_t* block_tables = nullptr;  // [table rows, block_table_stride] block ids
   int64_t block_table_stride = 0;
   int64_t block_size = 0;

@@ -53,7 +53,8 @@ void RunCase(const Case& c) {
   const std::vector<float> q = RandomBf16Values(rows * q_row, 23, 0.5f);
   // Blocks in a scrambled order: block i of the sequence is num_blocks - 1 - i.
   std::vector<int32_t> table;
-  for (int64_t i = 0; i < num_blocks; ++i) table.push_back(static_cast<int32_t>(num_blocks - 1 - i));
+  for (int64_t i = 0; i < num_blocks; ++i)
+    table.push_back(static_cast<int32_t>(num_blocks - 1 - i));
   const std::vector<int32_t> row_table(rows, 1);  // the sequence's table is row 1 of 2
   std::vector<int32_t> tables(2 * num_blocks, -1);
   std::copy(table.begin(), table.end(), tables.begin() + num_blocks);
@@ -155,7 +156,8 @@ void RunCase(const Case& c) {
           vmax = std::max(vmax, std::abs(v));
         }
         const double delta = (c.d_a + c.d_b) * std::ldexp(1.0, -24) * scale * max_abs_dot;
-        const double tol = 4 * (2 * delta + (visible + 4) * std::ldexp(1.0, -24)) * std::max(vmax, 1.0);
+        const double tol =
+            4 * (2 * delta + (visible + 4) * std::ldexp(1.0, -24)) * std::max(vmax, 1.0);
         ASSERT_NEAR(got[(r * c.heads + h) * c.d_v + k], want, tol)
             << "row " << r << " head " << h << " element " << k;
       }
@@ -167,7 +169,7 @@ class AttentionKernelTest : public GpuTest {};
 
 TEST_F(AttentionKernelTest, MhaOverAPagedCache) {
   RunCase({Layout::kMha, 3, 16, 0, 16, 4, {0, 5, 6, 7, 8, 9, 10}});  // a chunk from position 5
-  RunCase({Layout::kMha, 2, 24, 0, 24, 16, {40}});                     // one decode row
+  RunCase({Layout::kMha, 2, 24, 0, 24, 16, {40}});                   // one decode row
 }
 
 TEST_F(AttentionKernelTest, AbsorbedLatentSharedByEveryHead) {

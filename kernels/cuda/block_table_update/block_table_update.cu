@@ -1,5 +1,4 @@
 #include "kernels/cuda/block_table_update/block_table_update.h"
-
 #include "kernels/cuda/device_util.h"
 #include "kernels/cuda/launch.h"
 

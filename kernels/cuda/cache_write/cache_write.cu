@@ -1,5 +1,4 @@
 #include "kernels/cuda/cache_write/cache_write.h"
-
 #include "kernels/cuda/device_util.h"
 #include "kernels/cuda/launch.h"
 

@@ -25,11 +25,11 @@ struct CacheWriteParams {
   bf16* cache = nullptr;                  // [slots, cache_row_stride]
   int64_t cache_row_stride = 0;
   // eg_mla up_projected, else null.
-  const float* ln_mean = nullptr;         // [rows]
-  const float* ln_rstd = nullptr;         // [rows]
-  float* cache_ln_stats = nullptr;        // [slots, 2]: (μ, rstd)
-  const int32_t* token_ids = nullptr;     // [rows]
-  int32_t* cache_token_ids = nullptr;     // [slots]; null to leave the ids
+  const float* ln_mean = nullptr;      // [rows]
+  const float* ln_rstd = nullptr;      // [rows]
+  float* cache_ln_stats = nullptr;     // [slots, 2]: (μ, rstd)
+  const int32_t* token_ids = nullptr;  // [rows]
+  int32_t* cache_token_ids = nullptr;  // [slots]; null to leave the ids
   int64_t rows = 0;
 };
 

@@ -1,7 +1,6 @@
 // One thread per output element.
-#include "kernels/cuda/gather_rows/gather_rows.h"
-
 #include "kernels/cuda/device_util.h"
+#include "kernels/cuda/gather_rows/gather_rows.h"
 #include "kernels/cuda/launch.h"
 
 namespace egmla::ops::cuda {

@@ -1,6 +1,5 @@
-#include "kernels/cuda/head_matvec/head_matvec.h"
-
 #include "kernels/cuda/device_util.h"
+#include "kernels/cuda/head_matvec/head_matvec.h"
 #include "kernels/cuda/launch.h"
 
 namespace egmla::ops::cuda {

@@ -1,7 +1,6 @@
-#include "kernels/cuda/layer_norm/layer_norm.h"
-
 #include "kernels/cuda/device_util.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/layer_norm/layer_norm.h"
 
 namespace egmla::ops::cuda {
 namespace {

@@ -19,10 +19,10 @@ struct LayerNormParams {
   const bf16* gamma = nullptr;  // [width]; needed when y is written
   const bf16* beta = nullptr;   // [width]
   // Any of these (none: nothing is written). out_f32 may be x itself (equal strides).
-  float* out_f32 = nullptr;   // [rows, out_row_stride]
-  bf16* out_bf16 = nullptr;   // [rows, out_row_stride]
-  float* mean = nullptr;      // [rows]
-  float* rstd = nullptr;      // [rows]
+  float* out_f32 = nullptr;  // [rows, out_row_stride]
+  bf16* out_bf16 = nullptr;  // [rows, out_row_stride]
+  float* mean = nullptr;     // [rows]
+  float* rstd = nullptr;     // [rows]
   int64_t rows = 0;
   int64_t width = 0;
   int64_t x_row_stride = 0;

@@ -1,7 +1,6 @@
-#include "kernels/cuda/linear/linear.h"
-
 #include "kernels/cuda/device_util.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/linear/linear.h"
 
 namespace egmla::ops::cuda {
 namespace {

@@ -18,8 +18,8 @@ struct LinearParams {
   const bf16* x = nullptr;  // [rows, x_row_stride], the first `in` of each row
   const bf16* w = nullptr;  // [out, in]
   // Exactly one of these.
-  float* y_f32 = nullptr;   // [rows, y_row_stride]
-  bf16* y_bf16 = nullptr;   // [rows, y_row_stride]
+  float* y_f32 = nullptr;  // [rows, y_row_stride]
+  bf16* y_bf16 = nullptr;  // [rows, y_row_stride]
   int64_t rows = 0;
   int64_t in = 0;
   int64_t out = 0;

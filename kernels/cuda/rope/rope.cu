@@ -1,7 +1,6 @@
-#include "kernels/cuda/rope/rope.h"
-
 #include "kernels/cuda/device_util.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/rope/rope.h"
 
 namespace egmla::ops::cuda {
 namespace {

@@ -1,7 +1,6 @@
-#include "kernels/cuda/swiglu/swiglu.h"
-
 #include "kernels/cuda/device_util.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/swiglu/swiglu.h"
 
 namespace egmla::ops::cuda {
 namespace {
