@@ -147,6 +147,12 @@ int main(int argc, char** argv) {
   // --device cuda: the CUDA runtime's backend, or the SIMT emulator's in egmla-server-emu.
   egmla::RegisterCudaBackend(egmla::cuda::TheCudaBackend());
 #endif
+#ifdef EGMLA_EMULATED_DEVICE
+  // The emulated device's memory is host memory, filled at allocation: 1 GiB unless the
+  // environment says otherwise, so that --gpu-memory-utilization's default does not take 7 GiB of
+  // the host for a cache a test never fills.
+  setenv("EGMLA_EMU_DEVICE_MEMORY", "1073741824", /*overwrite=*/0);
+#endif
   absl::StatusOr<std::unique_ptr<egmla::Server>> server = egmla::Server::Start(options);
   if (!server.ok()) return Fail(std::string(server.status().message()));
 

@@ -91,19 +91,18 @@ class CudaEmuFlagsTest(unittest.TestCase):
             self.assertEqual(info.device, "cuda:0")
             self.assertIn("--device auto: cuda", server.log())
 
-    def test_cuda_refuses_f32_naming_the_flag(self):
+    def assertStartFails(self, message, *flags):
         proc = subprocess.run([harness.FLAGS.server_bin, "--model", MODEL, "--device", "cuda",
-                               "--dtype", "f32", "--port", "0", "--metrics-port", "-1"],
+                               "--port", "0", "--metrics-port", "-1", *flags],
                               capture_output=True, text=True, timeout=60)
         self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("--dtype: 'f32'", proc.stderr + proc.stdout)
+        self.assertIn(message, proc.stderr + proc.stdout)
+
+    def test_cuda_refuses_f32_naming_the_flag(self):
+        self.assertStartFails("--dtype: 'f32'", "--dtype", "f32")
 
     def test_too_little_memory_for_one_sequence_is_a_start_up_error(self):
-        proc = subprocess.run([harness.FLAGS.server_bin, "--model", MODEL, "--device", "cuda",
-                               "--kv-cache-memory", "4KiB", "--port", "0", "--metrics-port", "-1"],
-                              capture_output=True, text=True, timeout=60)
-        self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("one sequence of 256 tokens needs", proc.stderr + proc.stdout)
+        self.assertStartFails("one sequence of 256 tokens needs", "--kv-cache-memory", "4KiB")
 
 
 if __name__ == "__main__":

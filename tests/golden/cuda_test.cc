@@ -8,36 +8,21 @@
 // the CPU model, in fp32, is within 1e-4 of the same reference (decode_test.cc).
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <numeric>
-#include <sstream>
 
 #include "gtest/gtest.h"
 #include "kernels/cuda/gpu_test_util.h"
 #include "model/model.h"
-#include "nlohmann/json.hpp"
 #include "runner/cuda/cuda_model.h"
+#include "tests/golden/golden_files.h"
 
 namespace egmla {
 namespace {
 
 using ::egmla::cuda::gpu_test::GpuTest;
 
-nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
-
-std::vector<float> ReadFloats(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  const std::string s = bytes.str();
-  std::vector<float> v(s.size() / sizeof(float));
-  std::memcpy(v.data(), s.data(), v.size() * sizeof(float));
-  return v;
-}
+using golden::ReadFloats;
+using golden::ReadJson;
 
 // The prompt on the device: its first `chunk` ids as one step, then one id per step; every row's
 // logits. Blocks of 4 slots, taken in reverse order.

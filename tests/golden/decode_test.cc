@@ -3,13 +3,10 @@
 // cache (a chunk, then one token at a time) reproduces the full-sequence logits.
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "gtest/gtest.h"
 #include "model/model.h"
-#include "nlohmann/json.hpp"
+#include "tests/golden/golden_files.h"
 
 namespace egmla {
 namespace {
@@ -19,20 +16,8 @@ std::string GoldenDir() {
   return dir ? dir : "";
 }
 
-nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
-
-std::vector<float> ReadFloats(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  const std::string s = bytes.str();
-  std::vector<float> v(s.size() / sizeof(float));
-  std::memcpy(v.data(), s.data(), v.size() * sizeof(float));
-  return v;
-}
+using golden::ReadFloats;
+using golden::ReadJson;
 
 float MaxAbs(const std::vector<float>& v) {
   float m = 0;

@@ -1,0 +1,235 @@
+// CudaModel's private state (cuda_model.h), shared by its .cc files: the dimensions, the
+// workspace layout, the packed step inputs and the per-step device views. Not for other callers.
+#ifndef EGMLA_RUNNER_CUDA_CUDA_MODEL_STATE_H_
+#define EGMLA_RUNNER_CUDA_CUDA_MODEL_STATE_H_
+
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <optional>
+#include <vector>
+
+#include "common/status.h"
+#include "kernels/cuda/add_rms_norm/add_rms_norm.h"
+#include "kernels/cuda/attention/attention.h"
+#include "kernels/cuda/gather_rows/gather_rows.h"
+#include "kernels/cuda/layer_norm/layer_norm.h"
+#include "kernels/cuda/linear/linear.h"
+#include "kernels/cuda/rope/rope.h"
+#include "kernels/cuda/runtime/cuda_status.h"
+#include "kernels/cuda/runtime/device_buffer.h"
+#include "kernels/cuda/runtime/pinned_buffer.h"
+#include "kernels/cuda/runtime/stream.h"
+#include "runner/cuda/cuda_model.h"
+#include "runner/cuda/device_weights.h"
+
+namespace egmla::cuda {
+
+namespace k = ::egmla::ops::cuda;
+
+struct Dims {
+  int64_t hidden, inter, vocab, n_h;
+  int64_t hd;  // mha head_dim
+  int64_t d_nope, d_rope, d_v, d_c, q_lora;
+  int64_t qk, kv, row;  // d_nope + d_R, d_nope + d_v, d_c + d_R
+  int64_t gate, d_e;    // D_gate, d_e (eg_mla)
+  int64_t cache_row;    // bf16 elements per token per layer
+  int64_t max_context;
+};
+
+Dims DimsOf(const ModelConfig& c);
+
+// eg_mla up_projected: K and V are recomputed with the gate; the cache keeps ids and statistics.
+bool RecomputesKv(const ModelConfig& c);
+
+// Where each workspace array starts in one device allocation, and how big it is in all.
+struct Workspace {
+  // Step rows (T = max_batched_tokens).
+  float* h = nullptr;         // [T, hidden] the residual stream
+  float* delta = nullptr;     // [T, hidden]
+  bf16* normed = nullptr;     // [T, hidden]
+  float* mlp = nullptr;       // [T, 2 * inter]
+  bf16* act = nullptr;        // [T, inter]
+  float* q = nullptr;         // [T, n_h * qk] (mha: [T, n_h * hd])
+  float* k = nullptr;         // mha [T, n_h * hd]
+  float* v = nullptr;         // mha [T, n_h * hd]
+  float* qa = nullptr;        // [T, q_lora]
+  bf16* qa_bf16 = nullptr;    // [T, q_lora]
+  float* kv = nullptr;        // [T, d_c + d_R]: the new cache rows
+  bf16* c_bf16 = nullptr;     // [T, d_c + d_R]: c of the new rows (the first d_c)
+  float* gates = nullptr;     // [max(T, C), D_gate]
+  bf16* gate_emb = nullptr;   // [max(T, C), d_e]
+  float* f_new = nullptr;     // [T, n_h * kv]
+  float* ln_mean = nullptr;   // [T]
+  float* ln_rstd = nullptr;   // [T]
+  float* q_abs = nullptr;     // [T, n_h * d_c]
+  float* attended = nullptr;  // [T, n_h * d_c]
+  bf16* attn = nullptr;       // [T, n_h * d_v] (mha: [T, n_h * hd])
+  // One sequence decompressed (C = max_context).
+  bf16* lat = nullptr;     // [C, d_c]
+  float* f = nullptr;      // [C, n_h * kv]
+  bf16* f_bf16 = nullptr;  // [C, n_h * kv]
+  int32_t* ids = nullptr;  // [C]
+  // Logits, L rows per pass.
+  bf16* last = nullptr;             // [L, hidden]
+  float* logits = nullptr;          // [L, vocab]
+  int32_t* step = nullptr;          // [step_ints]: the packed step inputs (StepLayout)
+  int32_t* block_tables = nullptr;  // [max_num_seqs, max_blocks_per_seq]
+  int64_t bytes = 0;
+};
+
+// The packed step inputs, int32 each, in this order.
+
+struct StepLayout {
+  int64_t token_ids, positions, slots, row_table, absorbed_rows, logit_rows, updates, total;
+};
+StepLayout LayoutFor(int64_t rows, int64_t num_absorbed, int64_t num_logits, int64_t num_updates);
+
+int64_t MaxBlocksPerSeq(const Dims& d, const CudaModelOptions& o);
+// The packed step inputs of the largest step, in int32s.
+int64_t MaxStepInts(const Dims& d, const CudaModelOptions& o);
+
+// Lays the workspace out from `base`; with base == nullptr only sums the bytes.
+Workspace LayOut(const ModelConfig& c, const CudaModelOptions& o, char* base);
+
+// What CudaModel holds on the device and the step's views of it; the per-layer steps.
+struct CudaModel::State {
+  const Model* model = nullptr;
+  ModelConfig config;
+  Dims d{};
+  CudaModelOptions options;
+  DeviceWeights weights;
+  // The paged cache: per layer [num_blocks * block_size, cache_row] bf16; eg_mla up_projected
+  // also per layer [slots, 2] fp32 (μ, rstd) and once [slots] int32 token ids.
+  std::vector<DeviceBuffer> cache_layers, cache_stats;
+  DeviceBuffer cache_ids;
+  int64_t cache_bytes = 0;
+  DeviceBuffer workspace_buffer;
+  Workspace ws;
+  PinnedBuffer staging;          // [MaxStepInts] int32
+  std::optional<Stream> stream;  // set by Create
+
+  // The step's device views of the packed inputs.
+  const int32_t* token_ids = nullptr;  // [rows]
+  const int32_t* positions = nullptr;  // [rows]
+  const int32_t* slots = nullptr;      // [rows]
+  const int32_t* row_table = nullptr;  // [rows]
+  const int32_t* absorbed_rows = nullptr;
+  int64_t num_absorbed = 0;
+
+  cudaStream_t s() const { return stream->handle(); }
+  const int32_t* TableOf(int32_t table_row) const {
+    return ws.block_tables + static_cast<int64_t>(table_row) * MaxBlocksPerSeq(d, options);
+  }
+
+  absl::Status Linear(const bf16* x, int64_t x_stride, const bf16* w, int64_t rows, int64_t in,
+                      int64_t out, float* y_f32, bf16* y_bf16, int64_t y_stride) {
+    EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchLinear({.x = x,
+                                                .w = w,
+                                                .y_f32 = y_f32,
+                                                .y_bf16 = y_bf16,
+                                                .rows = rows,
+                                                .in = in,
+                                                .out = out,
+                                                .x_row_stride = x_stride,
+                                                .y_row_stride = y_stride},
+                                               s()));
+    return absl::OkStatus();
+  }
+  absl::Status Rope(float* x, int64_t rows, int64_t row_stride, int64_t heads, int64_t head_stride,
+                    int64_t offset, int64_t rope_dim) {
+    EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchRope({.x = x,
+                                              .positions = positions,
+                                              .rows = rows,
+                                              .row_stride = row_stride,
+                                              .num_heads = heads,
+                                              .head_stride = head_stride,
+                                              .offset = offset,
+                                              .rope_dim = rope_dim,
+                                              .theta = static_cast<float>(config.rope_theta),
+                                              .interleave = config.rope_interleave},
+                                             s()));
+    return absl::OkStatus();
+  }
+  // The fields every attention launch shares: the step's positions and the device block tables.
+  k::AttentionParams PagedAttention() const {
+    return {.positions = positions,
+            .row_table = row_table,
+            .block_tables = ws.block_tables,
+            .block_table_stride = MaxBlocksPerSeq(d, options),
+            .block_size = options.block_size};
+  }
+  // LN(x ⊙ ws.gates) with the layer's gate norm: `rows` rows of `width`; the caller sets the
+  // outputs.
+  k::LayerNormParams GateNorm(int64_t layer, const float* x, int64_t x_row_stride, int64_t rows,
+                              int64_t width) const {
+    const DeviceLayerWeights& w = weights.layer(layer);
+    return {.x = x,
+            .gate = ws.gates,
+            .gamma = w.gate_norm_weight,
+            .beta = w.gate_norm_bias,
+            .rows = rows,
+            .width = width,
+            .x_row_stride = x_row_stride,
+            .gate_row_stride = d.gate,
+            .eps = static_cast<float>(config.gate_norm_eps)};
+  }
+  // The residual stream's norm: h += delta (when `add_delta`), then RMSNorm with `weight` into
+  // ws.normed, for rows 0..rows-1 or, with `row_index`, those rows into ws.last.
+  absl::Status ResidualNorm(const bf16* weight, bool add_delta, int64_t rows,
+                            const int32_t* row_index = nullptr) {
+    EGMLA_CUDA_RETURN_IF_ERROR(
+        k::LaunchAddRmsNorm({.x = ws.h,
+                             .delta = add_delta ? ws.delta : nullptr,
+                             .row_index = row_index,
+                             .weight = weight,
+                             .out_bf16 = row_index != nullptr ? ws.last : ws.normed,
+                             .rows = rows,
+                             .width = d.hidden,
+                             .x_row_stride = d.hidden,
+                             .delta_row_stride = d.hidden,
+                             .out_row_stride = d.hidden,
+                             .eps = static_cast<float>(config.rms_norm_eps)},
+                            s()));
+    return absl::OkStatus();
+  }
+
+  // out[i] = the layer's gate for ids[i] ([n, D_gate] fp32): a table row, or gate_up_proj of the
+  // token's gate embedding.
+  absl::Status Gates(int64_t layer, const int32_t* ids, int64_t n, float* out) {
+    const DeviceLayerWeights& w = weights.layer(layer);
+    if (w.gate_table != nullptr) {
+      EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchGatherRows({.source_bf16 = w.gate_table,
+                                                      .source_row_stride = d.gate,
+                                                      .index = ids,
+                                                      .out_f32 = out,
+                                                      .out_row_stride = d.gate,
+                                                      .rows = n,
+                                                      .cols = d.gate},
+                                                     s()));
+      return absl::OkStatus();
+    }
+    EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchGatherRows({.source_bf16 = w.gate_embedding,
+                                                    .source_row_stride = d.d_e,
+                                                    .index = ids,
+                                                    .out_bf16 = ws.gate_emb,
+                                                    .out_row_stride = d.d_e,
+                                                    .rows = n,
+                                                    .cols = d.d_e},
+                                                   s()));
+    return Linear(ws.gate_emb, d.d_e, w.gate_up_proj, n, d.d_e, d.gate, out, nullptr, d.gate);
+  }
+
+  absl::Status MhaAttention(int64_t layer, int64_t rows);
+  absl::Status LatentAttention(int64_t layer, const CudaBatch& batch);
+  absl::Status Decompressed(int64_t layer, const CudaSequence& s, int64_t num_rows);
+  absl::Status Absorbed(int64_t layer);
+  absl::Status Mlp(int64_t layer, int64_t rows);
+  absl::Status Logits(const std::vector<int64_t>& logit_rows, const int32_t* device_rows,
+                      std::vector<float>& out);
+};
+
+
+}  // namespace egmla::cuda
+
+#endif  // EGMLA_RUNNER_CUDA_CUDA_MODEL_STATE_H_

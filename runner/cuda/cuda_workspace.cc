@@ -1,0 +1,113 @@
+// The workspace layout and the step-input layout of CudaModel (cuda_model_state.h).
+#include <algorithm>
+#include <type_traits>
+
+#include "runner/cuda/cuda_model_state.h"
+
+namespace egmla::cuda {
+
+Dims DimsOf(const ModelConfig& c) {
+  Dims d{};
+  d.hidden = c.hidden_size;
+  d.inter = c.intermediate_size;
+  d.vocab = c.vocab_size;
+  d.n_h = c.num_attention_heads;
+  d.hd = c.head_dim;
+  d.d_nope = c.qk_nope_head_dim;
+  d.d_rope = c.qk_rope_head_dim;
+  d.d_v = c.v_head_dim;
+  d.d_c = c.kv_lora_rank;
+  d.q_lora = c.q_lora_rank.value_or(0);
+  d.qk = d.d_nope + d.d_rope;
+  d.kv = d.d_nope + d.d_v;
+  d.row = d.d_c + d.d_rope;
+  d.gate = c.gate_dim();
+  d.d_e = c.gate_embedding_dim;
+  d.cache_row = c.is_latent() ? d.row : 2 * d.n_h * d.hd;
+  d.max_context = c.max_position_embeddings;
+  return d;
+}
+
+
+bool RecomputesKv(const ModelConfig& c) {
+  return c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected;
+}
+
+
+StepLayout LayoutFor(int64_t rows, int64_t num_absorbed, int64_t num_logits, int64_t num_updates) {
+  StepLayout s{};
+  s.token_ids = 0;
+  s.positions = s.token_ids + rows;
+  s.slots = s.positions + rows;
+  s.row_table = s.slots + rows;
+  s.absorbed_rows = s.row_table + rows;
+  s.logit_rows = s.absorbed_rows + num_absorbed;
+  s.updates = s.logit_rows + num_logits;
+  s.total = s.updates + 3 * num_updates;
+  return s;
+}
+
+
+int64_t MaxBlocksPerSeq(const Dims& d, const CudaModelOptions& o) {
+  return (d.max_context + o.block_size - 1) / o.block_size;
+}
+int64_t MaxStepInts(const Dims& d, const CudaModelOptions& o) {
+  const int64_t t = o.max_batched_tokens;
+  return LayoutFor(t, t, t, o.max_num_seqs * MaxBlocksPerSeq(d, o)).total;
+}
+
+// Lays the workspace out; with base == nullptr only sums the bytes.
+Workspace LayOut(const ModelConfig& c, const CudaModelOptions& o, char* base) {
+  const Dims d = DimsOf(c);
+  const int64_t t = o.max_batched_tokens, ctx = d.max_context, l = o.max_logit_rows;
+  const bool latent = c.is_latent(), eg = c.is_eg_mla(), up = RecomputesKv(c);
+  Workspace w;
+  auto take = [&](auto*& p, int64_t n) {
+    using T = std::remove_pointer_t<std::remove_reference_t<decltype(p)>>;
+    const int64_t bytes = (n * static_cast<int64_t>(sizeof(T)) + 255) / 256 * 256;
+    p = base != nullptr && n > 0 ? reinterpret_cast<T*>(base + w.bytes) : nullptr;
+    w.bytes += n > 0 ? bytes : 0;
+  };
+  take(w.h, t * d.hidden);
+  take(w.delta, t * d.hidden);
+  take(w.normed, t * d.hidden);
+  take(w.mlp, t * 2 * d.inter);
+  take(w.act, t * d.inter);
+  if (!latent) {
+    const int64_t width = d.n_h * d.hd;
+    take(w.q, t * width);
+    take(w.k, t * width);
+    take(w.v, t * width);
+    take(w.attn, t * width);
+  } else {
+    take(w.q, t * d.n_h * d.qk);
+    take(w.qa, t * d.q_lora);
+    take(w.qa_bf16, t * d.q_lora);
+    take(w.kv, t * d.row);
+    take(w.q_abs, up ? 0 : t * d.n_h * d.d_c);
+    take(w.attended, up ? 0 : t * d.n_h * d.d_c);
+    take(w.attn, t * d.n_h * d.d_v);
+    take(w.lat, ctx * d.d_c);
+    take(w.f_bf16, ctx * d.n_h * d.kv);
+    if (eg) {
+      take(w.gates, std::max(t, ctx) * d.gate);
+      take(w.gate_emb, std::max(t, ctx) * d.d_e);
+    }
+    if (up) {
+      take(w.c_bf16, t * d.row);  // written with kv's row stride
+      take(w.f_new, t * d.n_h * d.kv);
+      take(w.ln_mean, t);
+      take(w.ln_rstd, t);
+      take(w.f, ctx * d.n_h * d.kv);
+      take(w.ids, ctx);
+    }
+  }
+  take(w.last, l * d.hidden);
+  take(w.logits, l * d.vocab);
+  take(w.step, MaxStepInts(d, o));
+  take(w.block_tables, o.max_num_seqs * MaxBlocksPerSeq(d, o));
+  return w;
+}
+
+
+}  // namespace egmla::cuda
