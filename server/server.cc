@@ -69,6 +69,11 @@ std::string DeviceLabel(const ExecutorInfo& info) {
   return info.device == "cuda" ? "cuda:0" : info.device;
 }
 
+// The gate tables' bytes as the executor holds them: fp32 on the CPU, bf16 on CUDA.
+int64_t GateTableBytesOn(const ExecutorInfo& info, const ModelConfig& c, GateMode mode) {
+  return GateTableBytes(c, info.dtype == "bf16" ? DType::kBF16 : DType::kF32, mode);
+}
+
 v1::ModelInfo DescribeModel(const ServerOptions& o, const Engine& engine, GateMode gate_mode,
                             bool has_tokenizer) {
   const Executor& executor = engine.executor();
@@ -93,7 +98,7 @@ v1::ModelInfo DescribeModel(const ServerOptions& o, const Engine& engine, GateMo
   info.set_kv_cache_bytes_per_token(static_cast<uint64_t>(spec.bytes_per_token()));
   info.set_block_size(static_cast<uint32_t>(executor.block_size()));
   info.set_num_blocks(static_cast<uint64_t>(executor.num_blocks()));
-  info.set_gate_table_bytes(static_cast<uint64_t>(GateTableBytes(c, DType::kF32, gate_mode)));
+  info.set_gate_table_bytes(static_cast<uint64_t>(GateTableBytesOn(device, c, gate_mode)));
   info.set_device(DeviceLabel(device));
   info.set_device_name(device.device_name);
   info.set_dtype(device.dtype);
@@ -158,7 +163,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   // Metrics first: the engine reports to them from its first step. The snapshot reads engine_
   // and context_: it runs only on the metrics HTTP server, which starts after both are set and
   // stops before either goes (~Server).
-  const int64_t gate_table_bytes = GateTableBytes(config, DType::kF32, gate_mode);
+  const int64_t gate_table_bytes = GateTableBytesOn(device, config, gate_mode);
   Server* raw = server.get();
   server->metrics_ = std::make_unique<Metrics>(
       [raw, spec, gate_table_bytes]() {

@@ -16,7 +16,8 @@ class CudaEmuTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # 16 MiB of cache: 57 blocks of 64 tokens at 292 bytes per token (bf16).
-        cls.server = Server(MODEL, "--device", "cuda", "--kv-cache-memory", "16MiB").start()
+        cls.server = Server(MODEL, "--device", "cuda", "--kv-cache-memory", "16MiB",
+                            "--gate-mode", "table").start()
         cls.stub = cls.server.stub()
 
     @classmethod
@@ -40,6 +41,8 @@ class CudaEmuTest(unittest.TestCase):
         # bf16 rows [c ; k_R] (16 + 16) per layer, the id and per layer (μ, rstd): 4 * 32 * 2 +
         # 4 + 4 * 8.
         self.assertEqual(info.kv_cache_bytes_per_token, 292)
+        # The gate tables in bf16 on the device: 4 layers of [2048, 4 * (48 + 48)].
+        self.assertEqual(info.gate_table_bytes, 4 * 2048 * 384 * 2)
 
     def test_metrics_report_the_device_and_its_memory(self):
         samples = parse_metrics(scrape(self.server.metrics_port))
