@@ -43,12 +43,64 @@ absl::Status CudaModel::State::MhaAttention(int64_t layer, int64_t rows) {
   p.d_v = d.hd;
   p.num_heads = d.n_h;
   p.scale = 1.0f / std::sqrt(static_cast<float>(d.hd));
-  p.num_queries = rows;
   p.out_bf16 = ws.attn;
   p.out_row_stride = width;
   p.out_head_stride = d.hd;
-  EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchAttention(p, s()));
+  EGMLA_RETURN_IF_ERROR(AttendDecodeRows(p));
+  if (num_prefill > 0) {  // prompt positions: the reference kernel
+    p.rows = prefill_rows;
+    p.num_queries = num_prefill;
+    EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchAttention(p, s()));
+  }
   return Linear(ws.attn, width, w.o_proj, rows, width, d.hidden, ws.delta, nullptr, d.hidden);
+}
+
+absl::Status CudaModel::State::AttendDecodeRows(k::AttentionParams p) {
+  if (num_decode == 0) return absl::OkStatus();
+  if (!split_kv) {
+    p.rows = decode_rows;
+    p.num_queries = num_decode;
+    EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchAttention(p, s()));
+    return absl::OkStatus();
+  }
+  k::DecodeAttentionParams split{.q_a = p.q_a,
+                                 .q_a_row_stride = p.q_a_row_stride,
+                                 .q_a_head_stride = p.q_a_head_stride,
+                                 .q_b = p.q_b,
+                                 .q_b_row_stride = p.q_b_row_stride,
+                                 .q_b_head_stride = p.q_b_head_stride,
+                                 .key_a = p.key_a,
+                                 .key_b = p.key_b,
+                                 .value = p.value,
+                                 .d_a = p.d_a,
+                                 .d_b = p.d_b,
+                                 .d_v = p.d_v,
+                                 .num_heads = p.num_heads,
+                                 .scale = p.scale,
+                                 .row_table = p.row_table,
+                                 .block_tables = p.block_tables,
+                                 .block_table_stride = p.block_table_stride,
+                                 .block_size = p.block_size,
+                                 .partial_out = ws.partial_out,
+                                 .partial_ml = ws.partial_ml};
+  for (const DecodePass& pass : decode_passes) {
+    split.work = decode_work + 3 * pass.work_begin;
+    split.num_work = pass.work_end - pass.work_begin;
+    EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchDecodeAttention(split, s()));
+    EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchDecodeCombine({.partial_out = ws.partial_out,
+                                                       .partial_ml = ws.partial_ml,
+                                                       .rows = decode_row_work + 3 * pass.row_begin,
+                                                       .num_rows = pass.row_end - pass.row_begin,
+                                                       .work_base = pass.work_begin,
+                                                       .num_heads = p.num_heads,
+                                                       .d_v = p.d_v,
+                                                       .out_f32 = p.out_f32,
+                                                       .out_bf16 = p.out_bf16,
+                                                       .out_row_stride = p.out_row_stride,
+                                                       .out_head_stride = p.out_head_stride},
+                                                      s()));
+  }
+  return absl::OkStatus();
 }
 
 // Rows [first_row, first_row + num_rows) of `s` attend over K and V up-projected from the latent
@@ -117,10 +169,10 @@ absl::Status CudaModel::State::Decompressed(int64_t layer, const CudaSequence& s
   return absl::OkStatus();
 }
 
-// The step's absorbed rows: q̂ = W_UKᵀ q_nope per head, attention over the latent rows (c as key
-// and value, k_R as the rope key, shared by every head), then W_UV per head.
+// The step's decode rows (absorbed): q̂ = W_UKᵀ q_nope per head, attention over the latent rows (c
+// as key and value, k_R as the rope key, shared by every head), then W_UV per head.
 absl::Status CudaModel::State::Absorbed(int64_t layer) {
-  if (num_absorbed == 0) return absl::OkStatus();
+  if (num_decode == 0) return absl::OkStatus();
   const DeviceLayerWeights& w = weights.layer(layer);
   const bf16* cache = cache_layers[layer].as<bf16>();
   EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchHeadMatvec({.x = ws.q,
@@ -133,8 +185,8 @@ absl::Status CudaModel::State::Absorbed(int64_t layer) {
                                                   .out_f32 = ws.q_abs,
                                                   .out_row_stride = d.n_h * d.d_c,
                                                   .out_head_stride = d.d_c,
-                                                  .rows = absorbed_rows,
-                                                  .num_rows = num_absorbed,
+                                                  .rows = decode_rows,
+                                                  .num_rows = num_decode,
                                                   .num_heads = d.n_h,
                                                   .in = d.d_nope,
                                                   .out = d.d_c},
@@ -154,12 +206,10 @@ absl::Status CudaModel::State::Absorbed(int64_t layer) {
   p.d_v = d.d_c;
   p.num_heads = d.n_h;
   p.scale = 1.0f / std::sqrt(static_cast<float>(d.qk));
-  p.rows = absorbed_rows;
-  p.num_queries = num_absorbed;
   p.out_f32 = ws.attended;
   p.out_row_stride = d.n_h * d.d_c;
   p.out_head_stride = d.d_c;
-  EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchAttention(p, s()));
+  EGMLA_RETURN_IF_ERROR(AttendDecodeRows(p));
   EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchHeadMatvec({.x = ws.attended,
                                                   .x_row_stride = d.n_h * d.d_c,
                                                   .x_head_stride = d.d_c,
@@ -170,8 +220,8 @@ absl::Status CudaModel::State::Absorbed(int64_t layer) {
                                                   .out_bf16 = ws.attn,
                                                   .out_row_stride = d.n_h * d.d_v,
                                                   .out_head_stride = d.d_v,
-                                                  .rows = absorbed_rows,
-                                                  .num_rows = num_absorbed,
+                                                  .rows = decode_rows,
+                                                  .num_rows = num_decode,
                                                   .num_heads = d.n_h,
                                                   .in = d.d_c,
                                                   .out = d.d_v},
@@ -259,6 +309,5 @@ absl::Status CudaModel::State::LatentAttention(int64_t layer, const CudaBatch& b
   return Linear(ws.attn, d.n_h * d.d_v, w.o_proj, rows, d.n_h * d.d_v, d.hidden, ws.delta, nullptr,
                 d.hidden);
 }
-
 
 }  // namespace egmla::cuda

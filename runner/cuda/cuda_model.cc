@@ -75,6 +75,12 @@ absl::StatusOr<std::unique_ptr<CudaModel>> CudaModel::Create(const Model& model,
     EGMLA_ASSIGN_OR_RETURN(st->cache_ids, DeviceBuffer::Allocate(slots * int64_t{sizeof(int32_t)}));
     st->cache_bytes += st->cache_ids.size_bytes();
   }
+  // The decode rows take the split-KV kernels where their shapes fit them, else the reference
+  // kernel: fixed per model, so a row's arithmetic never depends on the batch.
+  st->split_kv = c.is_latent()
+                     ? k::DecodeAttentionFits(c.num_attention_heads, c.kv_lora_rank,
+                                              c.qk_rope_head_dim, c.kv_lora_rank)
+                     : k::DecodeAttentionFits(c.num_attention_heads, c.head_dim, 0, c.head_dim);
   const int64_t ws_bytes = LayOut(c, o, nullptr).bytes;
   EGMLA_ASSIGN_OR_RETURN(st->workspace_buffer, DeviceBuffer::Allocate(ws_bytes));
   st->ws = LayOut(c, o, static_cast<char*>(st->workspace_buffer.data()));
@@ -123,7 +129,6 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
   const Dims& d = st.d;
   const CudaModelOptions& o = st.options;
   const int64_t rows = static_cast<int64_t>(batch.token_ids.size());
-  const bool absorbs = st.config.is_latent() && !RecomputesKv(st.config);
 
   // Validate and lay the step's inputs out on the host.
   for (int64_t r = 0; r < rows; ++r) {
@@ -141,7 +146,9 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
                                             o.max_batched_tokens, ", ", o.max_num_seqs, ")"));
   }
   const int64_t max_blocks = MaxBlocksPerSeq(d, o);
-  int64_t num_absorbed = 0, num_updates = 0, next_row = 0;
+  const bool recompute = RecomputesKv(st.config), latent = st.config.is_latent();
+  StepCounts counts{.rows = rows, .logit_rows = static_cast<int64_t>(batch.logit_rows.size())};
+  int64_t next_row = 0;
   for (const CudaSequence& s : batch.sequences) {
     if (s.first_row != next_row || s.num_new < 0 || s.num_past < 0) {
       return absl::InternalError("CUDA model: batch sequences do not partition the rows");
@@ -166,10 +173,16 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
             absl::StrCat("CUDA model: block id ", b, " outside [0, ", o.num_blocks, ")"));
       }
     }
-    if (absorbs) {
-      num_absorbed += s.num_new - std::clamp<int64_t>(s.num_prompt - s.num_past, 0, s.num_new);
+    // Positions past the prompt decode (mha, absorbed mla); eg_mla up_projected recomputes all.
+    const int64_t prompt_rows = std::clamp<int64_t>(s.num_prompt - s.num_past, 0, s.num_new);
+    if (!recompute) {
+      counts.decode_rows += s.num_new - prompt_rows;
+      for (int64_t i = prompt_rows; i < s.num_new; ++i) {
+        counts.decode_work += DecodeSplits(s.num_past + i);
+      }
+      if (!latent) counts.prefill_rows += prompt_rows;
     }
-    num_updates += table_size - s.num_blocks_on_device;
+    counts.updates += table_size - s.num_blocks_on_device;
   }
   if (next_row != rows) return absl::InternalError("CUDA model: sequences do not cover the rows");
   for (size_t i = 0; i < batch.logit_rows.size(); ++i) {
@@ -178,11 +191,13 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
       return absl::InternalError("CUDA model: logit rows outside the batch or not ascending");
     }
   }
-  const int64_t num_logits = static_cast<int64_t>(batch.logit_rows.size());
-  const StepLayout layout = LayoutFor(rows, num_absorbed, num_logits, num_updates);
+  const int64_t num_logits = counts.logit_rows;
+  const StepLayout layout = LayoutFor(counts);
   int32_t* host = st.staging.as<int32_t>();
   std::copy(batch.token_ids.begin(), batch.token_ids.end(), host + layout.token_ids);
-  int64_t a = 0, u = 0;
+  int64_t a = 0, u = 0, items = 0, prefill = 0;
+  const int64_t max_work = MaxDecodeWork(d, o);
+  st.decode_passes.clear();
   for (const CudaSequence& s : batch.sequences) {
     const int64_t prompt_rows = std::clamp<int64_t>(s.num_prompt - s.num_past, 0, s.num_new);
     for (int64_t i = 0; i < s.num_new; ++i) {
@@ -191,7 +206,32 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
       host[layout.slots + r] = static_cast<int32_t>(
           s.block_table[pos / o.block_size] * o.block_size + pos % o.block_size);
       host[layout.row_table + r] = s.table_row;
-      if (absorbs && i >= prompt_rows) host[layout.absorbed_rows + a++] = static_cast<int32_t>(r);
+      if (recompute) continue;
+      if (i < prompt_rows) {
+        if (!latent) host[layout.prefill_rows + prefill++] = static_cast<int32_t>(r);
+        continue;
+      }
+      // A decode row: its splits, in a pass of the split-KV workspace.
+      const int64_t splits = DecodeSplits(pos);
+      if (st.decode_passes.empty() ||
+          items + splits - st.decode_passes.back().work_begin > max_work) {
+        st.decode_passes.push_back(
+            {.row_begin = a, .row_end = a, .work_begin = items, .work_end = items});
+      }
+      host[layout.decode_rows + a] = static_cast<int32_t>(r);
+      int32_t* row_work = host + layout.decode_row_work + 3 * a;
+      row_work[0] = static_cast<int32_t>(r);
+      row_work[1] = static_cast<int32_t>(items);
+      row_work[2] = static_cast<int32_t>(splits);
+      for (int64_t b = 0; b <= pos; b += k::kDecodeSplitTokens) {
+        int32_t* item = host + layout.decode_work + 3 * items++;
+        item[0] = static_cast<int32_t>(r);
+        item[1] = static_cast<int32_t>(b);
+        item[2] = static_cast<int32_t>(std::min<int64_t>(b + k::kDecodeSplitTokens, pos + 1));
+      }
+      ++a;
+      st.decode_passes.back().row_end = a;
+      st.decode_passes.back().work_end = items;
     }
     for (int64_t b = s.num_blocks_on_device; b < static_cast<int64_t>(s.block_table.size()); ++b) {
       int32_t* t = host + layout.updates + 3 * u++;
@@ -211,10 +251,14 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
   st.positions = st.ws.step + layout.positions;
   st.slots = st.ws.step + layout.slots;
   st.row_table = st.ws.step + layout.row_table;
-  st.absorbed_rows = st.ws.step + layout.absorbed_rows;
-  st.num_absorbed = num_absorbed;
+  st.decode_rows = st.ws.step + layout.decode_rows;
+  st.num_decode = counts.decode_rows;
+  st.decode_row_work = st.ws.step + layout.decode_row_work;
+  st.decode_work = st.ws.step + layout.decode_work;
+  st.prefill_rows = st.ws.step + layout.prefill_rows;
+  st.num_prefill = counts.prefill_rows;
   EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchBlockTableUpdate({.updates = st.ws.step + layout.updates,
-                                                        .num_updates = num_updates,
+                                                        .num_updates = counts.updates,
                                                         .block_tables = st.ws.block_tables,
                                                         .block_table_stride = max_blocks},
                                                        st.s()));

@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "kernels/cuda/add_rms_norm/add_rms_norm.h"
 #include "kernels/cuda/attention/attention.h"
+#include "kernels/cuda/decode_attention/decode_attention.h"
 #include "kernels/cuda/gather_rows/gather_rows.h"
 #include "kernels/cuda/layer_norm/layer_norm.h"
 #include "kernels/cuda/linear/linear.h"
@@ -64,7 +65,10 @@ struct Workspace {
   float* ln_rstd = nullptr;   // [T]
   float* q_abs = nullptr;     // [T, n_h * d_c]
   float* attended = nullptr;  // [T, n_h * d_c]
-  bf16* attn = nullptr;       // [T, n_h * d_v] (mha: [T, n_h * hd])
+  // Split-KV decode partials (MaxDecodeWork items), heads of head_dim (mha) or d_c (mla).
+  float* partial_out = nullptr;  // [items, n_h, d_v]
+  float* partial_ml = nullptr;   // [items, n_h, 2]
+  bf16* attn = nullptr;          // [T, n_h * d_v] (mha: [T, n_h * hd])
   // One sequence decompressed (C = max_context).
   bf16* lat = nullptr;     // [C, d_c]
   float* f = nullptr;      // [C, n_h * kv]
@@ -80,10 +84,24 @@ struct Workspace {
 
 // The packed step inputs, int32 each, in this order.
 
-struct StepLayout {
-  int64_t token_ids, positions, slots, row_table, absorbed_rows, logit_rows, updates, total;
+// How many of each: the step's rows, its decode rows (mha and absorbed mla: positions past the
+// prompt), their split-KV work items, mha's prompt rows, the logit rows, the block-table updates.
+struct StepCounts {
+  int64_t rows = 0, decode_rows = 0, decode_work = 0, prefill_rows = 0, logit_rows = 0, updates = 0;
 };
-StepLayout LayoutFor(int64_t rows, int64_t num_absorbed, int64_t num_logits, int64_t num_updates);
+// Where each array starts, in int32s: token_ids, positions, slots, row_table [rows];
+// decode_rows [decode rows]; decode_row_work [decode rows, 3] (row, first item, items);
+// decode_work [items, 3] (row, first position, end); prefill_rows; logit_rows; updates [n, 3].
+struct StepLayout {
+  int64_t token_ids, positions, slots, row_table, decode_rows, decode_row_work, decode_work,
+      prefill_rows, logit_rows, updates, total;
+};
+StepLayout LayoutFor(const StepCounts& n);
+// Split-KV work items of a row at `position`: its positions cut at multiples of
+// kDecodeSplitTokens.
+int64_t DecodeSplits(int64_t position);
+// The split-KV workspace holds this many work items; more decode rows run in several passes.
+int64_t MaxDecodeWork(const Dims& d, const CudaModelOptions& o);
 
 int64_t MaxBlocksPerSeq(const Dims& d, const CudaModelOptions& o);
 // The packed step inputs of the largest step, in int32s.
@@ -110,12 +128,23 @@ struct CudaModel::State {
   std::optional<Stream> stream;  // set by Create
 
   // The step's device views of the packed inputs.
-  const int32_t* token_ids = nullptr;  // [rows]
-  const int32_t* positions = nullptr;  // [rows]
-  const int32_t* slots = nullptr;      // [rows]
-  const int32_t* row_table = nullptr;  // [rows]
-  const int32_t* absorbed_rows = nullptr;
-  int64_t num_absorbed = 0;
+  const int32_t* token_ids = nullptr;    // [rows]
+  const int32_t* positions = nullptr;    // [rows]
+  const int32_t* slots = nullptr;        // [rows]
+  const int32_t* row_table = nullptr;    // [rows]
+  const int32_t* decode_rows = nullptr;  // [num_decode]: mha and absorbed rows past the prompt
+  int64_t num_decode = 0;
+  const int32_t* decode_row_work = nullptr;  // [num_decode, 3]
+  const int32_t* decode_work = nullptr;      // [decode work items, 3]
+  const int32_t* prefill_rows = nullptr;     // [num_prefill]: mha's prompt rows
+  int64_t num_prefill = 0;
+  // The decode rows in passes that fit the split-KV workspace: [first row, end row) of
+  // decode_rows and [first item, end item) of decode_work.
+  struct DecodePass {
+    int64_t row_begin, row_end, work_begin, work_end;
+  };
+  std::vector<DecodePass> decode_passes;
+  bool split_kv = false;  // the decode rows take the split-KV kernels (DecodeAttentionFits)
 
   cudaStream_t s() const { return stream->handle(); }
   const int32_t* TableOf(int32_t table_row) const {
@@ -220,6 +249,10 @@ struct CudaModel::State {
     return Linear(ws.gate_emb, d.d_e, w.gate_up_proj, n, d.d_e, d.gate, out, nullptr, d.gate);
   }
 
+  // The step's decode rows with `p`'s queries, (paged) sources, shapes and output: the split-KV
+  // kernels in passes over the workspace, or the reference kernel where the shapes do not fit
+  // them.
+  absl::Status AttendDecodeRows(k::AttentionParams p);
   absl::Status MhaAttention(int64_t layer, int64_t rows);
   absl::Status LatentAttention(int64_t layer, const CudaBatch& batch);
   absl::Status Decompressed(int64_t layer, const CudaSequence& s, int64_t num_rows);
@@ -228,7 +261,6 @@ struct CudaModel::State {
   absl::Status Logits(const std::vector<int64_t>& logit_rows, const int32_t* device_rows,
                       std::vector<float>& out);
 };
-
 
 }  // namespace egmla::cuda
 

@@ -28,32 +28,44 @@ Dims DimsOf(const ModelConfig& c) {
   return d;
 }
 
-
 bool RecomputesKv(const ModelConfig& c) {
   return c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected;
 }
 
-
-StepLayout LayoutFor(int64_t rows, int64_t num_absorbed, int64_t num_logits, int64_t num_updates) {
+StepLayout LayoutFor(const StepCounts& n) {
   StepLayout s{};
   s.token_ids = 0;
-  s.positions = s.token_ids + rows;
-  s.slots = s.positions + rows;
-  s.row_table = s.slots + rows;
-  s.absorbed_rows = s.row_table + rows;
-  s.logit_rows = s.absorbed_rows + num_absorbed;
-  s.updates = s.logit_rows + num_logits;
-  s.total = s.updates + 3 * num_updates;
+  s.positions = s.token_ids + n.rows;
+  s.slots = s.positions + n.rows;
+  s.row_table = s.slots + n.rows;
+  s.decode_rows = s.row_table + n.rows;
+  s.decode_row_work = s.decode_rows + n.decode_rows;
+  s.decode_work = s.decode_row_work + 3 * n.decode_rows;
+  s.prefill_rows = s.decode_work + 3 * n.decode_work;
+  s.logit_rows = s.prefill_rows + n.prefill_rows;
+  s.updates = s.logit_rows + n.logit_rows;
+  s.total = s.updates + 3 * n.updates;
   return s;
 }
 
+int64_t DecodeSplits(int64_t position) { return position / k::kDecodeSplitTokens + 1; }
+
+int64_t MaxDecodeWork(const Dims& d, const CudaModelOptions& o) {
+  return o.max_num_seqs * DecodeSplits(d.max_context - 1);
+}
 
 int64_t MaxBlocksPerSeq(const Dims& d, const CudaModelOptions& o) {
   return (d.max_context + o.block_size - 1) / o.block_size;
 }
 int64_t MaxStepInts(const Dims& d, const CudaModelOptions& o) {
   const int64_t t = o.max_batched_tokens;
-  return LayoutFor(t, t, t, o.max_num_seqs * MaxBlocksPerSeq(d, o)).total;
+  return LayoutFor({.rows = t,
+                    .decode_rows = t,
+                    .decode_work = t * DecodeSplits(d.max_context - 1),
+                    .prefill_rows = t,
+                    .logit_rows = t,
+                    .updates = o.max_num_seqs * MaxBlocksPerSeq(d, o)})
+      .total;
 }
 
 // Lays the workspace out; with base == nullptr only sums the bytes.
@@ -102,12 +114,17 @@ Workspace LayOut(const ModelConfig& c, const CudaModelOptions& o, char* base) {
       take(w.ids, ctx);
     }
   }
+  // Split-KV decode partials: mha's heads of head_dim, or absorbed mla's of d_c.
+  if (!RecomputesKv(c)) {
+    const int64_t d_v = latent ? d.d_c : d.hd;
+    take(w.partial_out, MaxDecodeWork(d, o) * d.n_h * d_v);
+    take(w.partial_ml, MaxDecodeWork(d, o) * d.n_h * 2);
+  }
   take(w.last, l * d.hidden);
   take(w.logits, l * d.vocab);
   take(w.step, MaxStepInts(d, o));
   take(w.block_tables, o.max_num_seqs * MaxBlocksPerSeq(d, o));
   return w;
 }
-
 
 }  // namespace egmla::cuda

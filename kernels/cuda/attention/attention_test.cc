@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/cuda/decode_attention/decode_attention.h"
 #include "kernels/cuda/gpu_test_util.h"
 #include "kernels/cuda/kernel_test_util.h"
 
@@ -34,6 +35,7 @@ struct Case {
   Layout layout;
   int64_t heads, d_a, d_b, d_v, block_size;
   std::vector<int32_t> positions;  // per batch row (one sequence: the last rows of a chunk)
+  bool split_kv = false;           // the split-KV decode kernels instead of the reference one
 };
 
 // One sequence of `context` positions. The cache row holds [a-part ; b-part ; v-part] per layout.
@@ -89,32 +91,87 @@ void RunCase(const Case& c) {
       break;
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.d_a + c.d_b));
-  ASSERT_EQ(LaunchAttention({.q_a = d_q.as<float>(),
-                             .q_a_row_stride = q_row,
-                             .q_a_head_stride = c.d_a + c.d_b,
-                             .q_b = d_q.as<float>() + c.d_a,
-                             .q_b_row_stride = q_row,
-                             .q_b_head_stride = c.d_a + c.d_b,
-                             .key_a = key_a,
-                             .key_b = key_b,
-                             .value = value,
-                             .d_a = c.d_a,
-                             .d_b = c.d_b,
-                             .d_v = c.d_v,
-                             .num_heads = c.heads,
-                             .scale = scale,
-                             .rows = d_list.as<int32_t>(),
-                             .num_queries = rows,
-                             .positions = d_pos.as<int32_t>(),
-                             .row_table = d_row_table.as<int32_t>(),
-                             .block_tables = d_tables.as<int32_t>(),
-                             .block_table_stride = num_blocks,
-                             .block_size = c.block_size,
-                             .out_f32 = d_out.as<float>(),
-                             .out_row_stride = c.heads * c.d_v,
-                             .out_head_stride = c.d_v},
-                            nullptr),
-            cudaSuccess);
+  if (c.split_kv) {
+    // The decode kernels (decode_attention.h): the plan cuts each row's positions into splits of
+    // kDecodeSplitTokens; combine folds them into the row's output.
+    std::vector<int32_t> work, row_work;
+    for (int64_t r = 0; r < rows; ++r) {
+      row_work.insert(row_work.end(),
+                      {static_cast<int32_t>(r), static_cast<int32_t>(work.size() / 3), 0});
+      for (int64_t b = 0; b <= c.positions[r]; b += kDecodeSplitTokens) {
+        const int64_t e = std::min<int64_t>(b + kDecodeSplitTokens, c.positions[r] + 1);
+        work.insert(work.end(),
+                    {static_cast<int32_t>(r), static_cast<int32_t>(b), static_cast<int32_t>(e)});
+        ++row_work.back();
+      }
+    }
+    const int64_t num_work = static_cast<int64_t>(work.size() / 3);
+    DeviceBuffer d_work = Upload(work), d_row_work = Upload(row_work);
+    DeviceBuffer d_partial = Upload(std::vector<float>(num_work * c.heads * c.d_v));
+    DeviceBuffer d_ml = Upload(std::vector<float>(num_work * c.heads * 2));
+    ASSERT_EQ(LaunchDecodeAttention({.q_a = d_q.as<float>(),
+                                     .q_a_row_stride = q_row,
+                                     .q_a_head_stride = c.d_a + c.d_b,
+                                     .q_b = d_q.as<float>() + c.d_a,
+                                     .q_b_row_stride = q_row,
+                                     .q_b_head_stride = c.d_a + c.d_b,
+                                     .key_a = key_a,
+                                     .key_b = key_b,
+                                     .value = value,
+                                     .d_a = c.d_a,
+                                     .d_b = c.d_b,
+                                     .d_v = c.d_v,
+                                     .num_heads = c.heads,
+                                     .scale = scale,
+                                     .row_table = d_row_table.as<int32_t>(),
+                                     .block_tables = d_tables.as<int32_t>(),
+                                     .block_table_stride = num_blocks,
+                                     .block_size = c.block_size,
+                                     .work = d_work.as<int32_t>(),
+                                     .num_work = num_work,
+                                     .partial_out = d_partial.as<float>(),
+                                     .partial_ml = d_ml.as<float>()},
+                                    nullptr),
+              cudaSuccess);
+    ASSERT_EQ(LaunchDecodeCombine({.partial_out = d_partial.as<float>(),
+                                   .partial_ml = d_ml.as<float>(),
+                                   .rows = d_row_work.as<int32_t>(),
+                                   .num_rows = rows,
+                                   .num_heads = c.heads,
+                                   .d_v = c.d_v,
+                                   .out_f32 = d_out.as<float>(),
+                                   .out_row_stride = c.heads * c.d_v,
+                                   .out_head_stride = c.d_v},
+                                  nullptr),
+              cudaSuccess);
+  } else {
+    ASSERT_EQ(LaunchAttention({.q_a = d_q.as<float>(),
+                               .q_a_row_stride = q_row,
+                               .q_a_head_stride = c.d_a + c.d_b,
+                               .q_b = d_q.as<float>() + c.d_a,
+                               .q_b_row_stride = q_row,
+                               .q_b_head_stride = c.d_a + c.d_b,
+                               .key_a = key_a,
+                               .key_b = key_b,
+                               .value = value,
+                               .d_a = c.d_a,
+                               .d_b = c.d_b,
+                               .d_v = c.d_v,
+                               .num_heads = c.heads,
+                               .scale = scale,
+                               .rows = d_list.as<int32_t>(),
+                               .num_queries = rows,
+                               .positions = d_pos.as<int32_t>(),
+                               .row_table = d_row_table.as<int32_t>(),
+                               .block_tables = d_tables.as<int32_t>(),
+                               .block_table_stride = num_blocks,
+                               .block_size = c.block_size,
+                               .out_f32 = d_out.as<float>(),
+                               .out_row_stride = c.heads * c.d_v,
+                               .out_head_stride = c.d_v},
+                              nullptr),
+              cudaSuccess);
+  }
   const std::vector<float> got = Download<float>(d_out);
 
   // Element k of source `s` for position j, head h, from the host copies.
@@ -181,6 +238,17 @@ TEST_F(AttentionKernelTest, AbsorbedLatentSharedByEveryHead) {
 TEST_F(AttentionKernelTest, DecompressedKeysAndValuesWithAPagedRopeKey) {
   RunCase({Layout::kDecompressed, 3, 12, 8, 10, 4, {0, 1, 2, 3, 4, 5, 6, 7, 8}});
   RunCase({Layout::kDecompressed, 2, 48, 16, 48, 16, {100, 101}});
+}
+
+// Split-KV decode: each row's positions cut into splits of 256 and folded back; contexts of one
+// token, of several splits and not a multiple of the block; one latent shared by the heads (mla)
+// and per-head K and V (mha); many heads (several per warp).
+TEST_F(AttentionKernelTest, SplitKvDecodeMatchesTheReferenceSoftmax) {
+  RunCase({Layout::kMha, 3, 16, 0, 16, 4, {0, 5, 700}, true});
+  RunCase({Layout::kMha, 2, 128, 0, 128, 16, {300}, true});
+  RunCase({Layout::kAbsorbed, 4, 16, 8, 16, 16, {0, 33, 256, 257, 600}, true});
+  RunCase({Layout::kAbsorbed, 12, 256, 64, 256, 64, {1000}, true});  // mla-kv256's shapes
+  RunCase({Layout::kAbsorbed, 40, 12, 16, 12, 3, {70, 513}, true});  // 32 warps, 2 heads each
 }
 
 TEST_F(AttentionKernelTest, RefusesAValueWiderThanTheLimit) {
