@@ -84,12 +84,6 @@ absl::StatusOr<std::unique_ptr<Executor>> MakeExecutor(const Model& model, const
     return Bad("kv-cache-dtype",
                absl::StrCat("'", o.kv_cache_dtype, "': the CUDA cache holds bf16 (auto, bf16)"));
   }
-  if (o.eg_mla_decode == "grouped" && model.config().is_eg_mla() &&
-      model.config().gate_placement == GatePlacement::kUpProjected) {
-    return Bad("eg-mla-decode",
-               "grouped: the CUDA runner decodes eg_mla by recompute until its grouped kernel "
-               "lands (auto, recompute)");
-  }
   return Backend().make(model, o);
 }
 

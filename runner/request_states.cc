@@ -79,6 +79,17 @@ std::pair<int64_t, int64_t> RequestStates::PromptLogprobRange(const ScheduledReq
   return {first, std::max(first, end)};
 }
 
+void RequestStates::GroupTokens(const ScheduledRequest& s, CachedRequestState& state) {
+  if (state.groups.num_tokens() > s.num_computed_tokens) {
+    state.groups.Truncate(s.num_computed_tokens);
+  }
+  for (int64_t p = state.groups.num_tokens(); p < s.num_computed_tokens; ++p) {
+    const int32_t id = state.token_at(p);
+    state.groups.Append(std::span(&id, 1));
+  }
+  state.groups.Append(s.token_ids);
+}
+
 void RequestStates::Postprocess(const ScheduledRequest& s, CachedRequestState& state,
                                 const float* logits, int64_t vocab, SampledOutput& out) {
   out.request_id = s.request_id;

@@ -50,6 +50,11 @@ class RequestStates {
   static std::pair<int64_t, int64_t> PromptLogprobRange(const ScheduledRequest& scheduled,
                                                         const CachedRequestState& state);
 
+  // eg_mla grouped decode: grows state.groups to cover the step's positions (those a prefix hit
+  // skipped, then the step's own), first dropping what a failed step left past
+  // num_computed_tokens.
+  static void GroupTokens(const ScheduledRequest& scheduled, CachedRequestState& state);
+
   // Fills `out` for `scheduled` from its logits rows, in the order the runner asked for them:
   // first one row per PromptLogprobRange position, then the last position's when it samples.
   // Appends the sampled token to the request's outputs.

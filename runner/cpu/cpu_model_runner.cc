@@ -32,16 +32,7 @@ absl::StatusOr<ModelRunnerOutput> CpuModelRunner::Execute(const SchedulerOutput&
     CachedRequestState& state = requests_.at(s.request_id);
     const int64_t first_row = static_cast<int64_t>(batch.token_ids.size());
     const int64_t num_new = static_cast<int64_t>(s.token_ids.size());
-    if (groups_tokens) {  // positions a prefix hit skipped, then this step's
-      if (state.groups.num_tokens() > s.num_computed_tokens) {
-        state.groups.Truncate(s.num_computed_tokens);  // a step that failed left them ahead
-      }
-      for (int64_t p = state.groups.num_tokens(); p < s.num_computed_tokens; ++p) {
-        const int32_t id = state.token_at(p);
-        state.groups.Append(std::span(&id, 1));
-      }
-      state.groups.Append(s.token_ids);
-    }
+    if (groups_tokens) RequestStates::GroupTokens(s, state);
     batch.token_ids.insert(batch.token_ids.end(), s.token_ids.begin(), s.token_ids.end());
     batch.sequences.push_back({.first_row = first_row,
                                .num_new = num_new,

@@ -301,11 +301,15 @@ absl::Status CudaModel::State::LatentAttention(int64_t layer, const CudaBatch& b
                            .rows = rows},
                           s()));
   for (const CudaSequence& seq : batch.sequences) {
+    // Prompt positions attend decompressed; later ones absorbed (mla), grouped by id (eg_mla
+    // up_projected) or, recomputing, decompressed too.
     const int64_t decompressed =
-        up ? seq.num_new : std::clamp<int64_t>(seq.num_prompt - seq.num_past, 0, seq.num_new);
+        up && !grouped ? seq.num_new
+                       : std::clamp<int64_t>(seq.num_prompt - seq.num_past, 0, seq.num_new);
     if (decompressed > 0) EGMLA_RETURN_IF_ERROR(Decompressed(layer, seq, decompressed));
   }
   if (!up) EGMLA_RETURN_IF_ERROR(Absorbed(layer));
+  if (up && grouped) EGMLA_RETURN_IF_ERROR(GroupedDecode(layer));
   return Linear(ws.attn, d.n_h * d.d_v, w.o_proj, rows, d.n_h * d.d_v, d.hidden, ws.delta, nullptr,
                 d.hidden);
 }

@@ -28,7 +28,8 @@ absl::StatusOr<std::unique_ptr<Executor>> Make(const Model& model, const Executo
   CudaModelOptions options{.block_size = o.block_size,
                            .max_num_seqs = o.max_num_seqs,
                            .max_batched_tokens = std::max<int64_t>(o.max_num_batched_tokens, 1),
-                           .max_logit_rows = std::clamp<int64_t>(o.max_num_seqs, 1, 256)};
+                           .max_logit_rows = std::clamp<int64_t>(o.max_num_seqs, 1, 256),
+                           .eg_mla_grouped = o.eg_mla_decode != "recompute"};
   const DeviceMemoryUse fixed = CudaModel::BytesWithoutCache(model, options);
   const int64_t block_bytes = CudaModel::DeviceCacheSpec(c).bytes_per_token() * o.block_size;
   const int64_t blocks_for_one = (context + o.block_size - 1) / o.block_size;

@@ -15,6 +15,7 @@ CudaModel::CudaModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
 CudaModel::~CudaModel() = default;
 
 const ModelConfig& CudaModel::config() const { return state_->config; }
+bool CudaModel::decodes_grouped() const { return state_->grouped; }
 
 DeviceMemoryUse CudaModel::memory() const {
   return {.weights = state_->weights.num_bytes(),
@@ -81,6 +82,7 @@ absl::StatusOr<std::unique_ptr<CudaModel>> CudaModel::Create(const Model& model,
                      ? k::DecodeAttentionFits(c.num_attention_heads, c.kv_lora_rank,
                                               c.qk_rope_head_dim, c.kv_lora_rank)
                      : k::DecodeAttentionFits(c.num_attention_heads, c.head_dim, 0, c.head_dim);
+  st->grouped = DecodesGrouped(c, o);
   const int64_t ws_bytes = LayOut(c, o, nullptr).bytes;
   EGMLA_ASSIGN_OR_RETURN(st->workspace_buffer, DeviceBuffer::Allocate(ws_bytes));
   st->ws = LayOut(c, o, static_cast<char*>(st->workspace_buffer.data()));
@@ -243,6 +245,8 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
   for (int64_t i = 0; i < num_logits; ++i) {
     host[layout.logit_rows + i] = static_cast<int32_t>(batch.logit_rows[i]);
   }
+
+  EGMLA_RETURN_IF_ERROR(st.PlanGroupedDecode(batch));
 
   // One copy of every input; then the tables' new ids.
   EGMLA_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(st.ws.step, host, layout.total * sizeof(int32_t),

@@ -11,8 +11,9 @@
 //   mha: every row over its sequence's cached K and V.
 //   mla, eg_mla latent: prompt positions decompressed (K and V up-projected for the sequence's
 //     visible positions, one sequence at a time), later positions absorbed (over the latent).
-//   eg_mla up_projected: every position recomputes K and V with the gate (the recompute decode,
-//     the default on cuda until the grouped kernel lands).
+//   eg_mla up_projected: prompt positions recompute K and V with the gate (the direct form);
+//     later positions decode grouped by token id (kernels/cuda/egmla_decode), or, with
+//     eg_mla_grouped false, recompute too (the reference).
 // Not thread-safe: the engine thread calls it.
 #ifndef EGMLA_RUNNER_CUDA_CUDA_MODEL_H_
 #define EGMLA_RUNNER_CUDA_CUDA_MODEL_H_
@@ -26,6 +27,7 @@
 #include "common/cache_spec.h"
 #include "common/ids.h"
 #include "model/model.h"
+#include "model/token_groups.h"
 
 namespace egmla::cuda {
 
@@ -35,6 +37,9 @@ struct CudaModelOptions {
   int64_t max_num_seqs = 1;        // sequences in one step = device block-table rows
   int64_t max_batched_tokens = 1;  // rows in one step
   int64_t max_logit_rows = 256;    // logits computed per pass (more rows take several passes)
+  // eg_mla up_projected: generated positions decode grouped by token id (EGMLA_DECODE.md §4);
+  // false: every position recomputes K and V (the reference).
+  bool eg_mla_grouped = true;
 };
 
 // Device bytes by use (egmla_device_memory_bytes{use}).
@@ -53,6 +58,9 @@ struct CudaSequence {
   // Its whole block table; entries from num_blocks_on_device on are sent to the device now.
   std::span<const BlockId> block_table;
   int64_t num_blocks_on_device = 0;
+  // eg_mla up_projected, grouped decode: the sequence's tokens grouped by id, covering at least
+  // positions [0, num_past + num_new) (needed when the step has positions past the prompt).
+  const TokenGroups* groups = nullptr;
 };
 
 struct CudaBatch {
@@ -85,6 +93,8 @@ class CudaModel {
   absl::StatusOr<std::vector<float>> Forward(const CudaBatch& batch);
 
   const ModelConfig& config() const;
+  // eg_mla up_projected: whether generated positions decode grouped by id (else recompute).
+  bool decodes_grouped() const;
   DeviceMemoryUse memory() const;
 
  private:

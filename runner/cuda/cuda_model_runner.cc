@@ -23,7 +23,9 @@ ExecutorInfo CudaModelRunner::info() const {
           .device_name = device_name_,
           .dtype = "bf16",
           .kv_cache_dtype = "bf16",
-          .eg_mla_decode = eg_up ? "recompute" : ""};
+          .eg_mla_decode = !eg_up                      ? ""
+                           : model_->decodes_grouped() ? "grouped"
+                                                       : "recompute"};
 }
 
 std::vector<std::pair<std::string, int64_t>> CudaModelRunner::device_memory_bytes() const {
@@ -56,6 +58,7 @@ absl::StatusOr<ModelRunnerOutput> CudaModelRunner::Execute(const SchedulerOutput
     }
     const int64_t first_row = static_cast<int64_t>(batch.token_ids.size());
     const int64_t num_new = static_cast<int64_t>(s.token_ids.size());
+    if (model_->decodes_grouped()) RequestStates::GroupTokens(s, state);
     batch.token_ids.insert(batch.token_ids.end(), s.token_ids.begin(), s.token_ids.end());
     batch.sequences.push_back({.first_row = first_row,
                                .num_new = num_new,
@@ -63,7 +66,8 @@ absl::StatusOr<ModelRunnerOutput> CudaModelRunner::Execute(const SchedulerOutput
                                .num_prompt = static_cast<int64_t>(state.prompt_ids.size()),
                                .table_row = table->second.row,
                                .block_table = state.block_table,
-                               .num_blocks_on_device = table->second.num_on_device});
+                               .num_blocks_on_device = table->second.num_on_device,
+                               .groups = &state.groups});
     const auto [begin, end] = RequestStates::PromptLogprobRange(s, state);
     for (int64_t p = begin; p < end; ++p) batch.logit_rows.push_back(first_row + p - begin);
     if (s.sample) batch.logit_rows.push_back(first_row + num_new - 1);

@@ -13,6 +13,8 @@
 #include "kernels/cuda/add_rms_norm/add_rms_norm.h"
 #include "kernels/cuda/attention/attention.h"
 #include "kernels/cuda/decode_attention/decode_attention.h"
+#include "kernels/cuda/egmla_decode/egmla_decode.h"
+#include "kernels/cuda/egmla_decode/egmla_plan.h"
 #include "kernels/cuda/gather_rows/gather_rows.h"
 #include "kernels/cuda/layer_norm/layer_norm.h"
 #include "kernels/cuda/linear/linear.h"
@@ -65,6 +67,17 @@ struct Workspace {
   float* ln_rstd = nullptr;   // [T]
   float* q_abs = nullptr;     // [T, n_h * d_c]
   float* attended = nullptr;  // [T, n_h * d_c]
+  // Grouped EG-MLA decode (one pass of the plan; EgMlaCapacity): the plan, the union of the
+  // pass's ids (on the fly: their gate embeddings and gate rows), the splits' partials.
+  int32_t* plan_tokens = nullptr;    // [plan tokens]
+  int32_t* plan_segments = nullptr;  // [plan tokens, 3]
+  int32_t* plan_splits = nullptr;    // [plan splits, 4]
+  int32_t* plan_rows = nullptr;      // [T, 3]
+  int32_t* union_ids = nullptr;      // [union ids]
+  bf16* union_embeddings = nullptr;  // [union ids, d_e]
+  bf16* union_gates = nullptr;       // [union ids, D_gate]
+  float* egmla_stats = nullptr;      // [plan splits, n_h, 3]
+  float* egmla_acc = nullptr;        // [plan splits, n_h, d_v]
   // Split-KV decode partials (MaxDecodeWork items), heads of head_dim (mha) or d_c (mla).
   float* partial_out = nullptr;  // [items, n_h, d_v]
   float* partial_ml = nullptr;   // [items, n_h, 2]
@@ -107,6 +120,15 @@ int64_t MaxBlocksPerSeq(const Dims& d, const CudaModelOptions& o);
 // The packed step inputs of the largest step, in int32s.
 int64_t MaxStepInts(const Dims& d, const CudaModelOptions& o);
 
+// What one pass of the grouped EG-MLA decode holds: plan tokens (Σ of its rows' visible
+// positions), splits and distinct ids.
+struct EgMlaCapacity {
+  int64_t tokens, splits, union_ids;
+};
+EgMlaCapacity EgMlaCapacityFor(const ModelConfig& c, const CudaModelOptions& o);
+// Whether eg_mla up_projected decodes grouped: asked for, and the shapes fit the kernel.
+bool DecodesGrouped(const ModelConfig& c, const CudaModelOptions& o);
+
 // Lays the workspace out from `base`; with base == nullptr only sums the bytes.
 Workspace LayOut(const ModelConfig& c, const CudaModelOptions& o, char* base);
 
@@ -145,6 +167,15 @@ struct CudaModel::State {
   };
   std::vector<DecodePass> decode_passes;
   bool split_kv = false;  // the decode rows take the split-KV kernels (DecodeAttentionFits)
+  // eg_mla up_projected, grouped: the step's decode rows in passes of the plan's capacity; one
+  // pass is uploaded once for every layer, several each layer.
+  bool grouped = false;
+  struct EgMlaPass {
+    k::EgMlaPlan plan;
+    std::vector<int32_t> union_ids;  // on the fly: the pass's distinct ids (gate row = index)
+  };
+  std::vector<EgMlaPass> egmla_passes;
+  bool egmla_plan_on_device = false;
 
   cudaStream_t s() const { return stream->handle(); }
   const int32_t* TableOf(int32_t table_row) const {
@@ -257,6 +288,10 @@ struct CudaModel::State {
   absl::Status LatentAttention(int64_t layer, const CudaBatch& batch);
   absl::Status Decompressed(int64_t layer, const CudaSequence& s, int64_t num_rows);
   absl::Status Absorbed(int64_t layer);
+  // Builds the grouped decode's passes for the batch's decode rows (positions past the prompt).
+  absl::Status PlanGroupedDecode(const CudaBatch& batch);
+  absl::Status UploadEgMlaPass(const EgMlaPass& pass);
+  absl::Status GroupedDecode(int64_t layer);
   absl::Status Mlp(int64_t layer, int64_t rows);
   absl::Status Logits(const std::vector<int64_t>& logit_rows, const int32_t* device_rows,
                       std::vector<float>& out);

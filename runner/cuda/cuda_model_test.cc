@@ -53,9 +53,12 @@ class CudaSequenceRunner {
         table_row_(table_row),
         next_block_(num_blocks - 1 - first_block_from_end) {}
 
-  // The CudaSequence of the next `n` ids (growing the table), for a batch whose rows start at
-  // `first_row`.
-  CudaSequence Next(int64_t n, int64_t num_prompt, int64_t first_row) {
+  // The CudaSequence of the next ids (growing the table and the token groups), for a batch whose
+  // rows start at `first_row`.
+  CudaSequence Next(std::span<const int32_t> ids, int64_t num_prompt, int64_t first_row) {
+    const int64_t n = static_cast<int64_t>(ids.size());
+    groups_.Truncate(past_);
+    groups_.Append(ids);
     while (static_cast<int64_t>(table_.size()) * block_size_ < past_ + n) {
       table_.push_back(static_cast<BlockId>(next_block_));
       next_block_ -= 2;  // every other block: sequences interleave
@@ -66,7 +69,8 @@ class CudaSequenceRunner {
                    .num_prompt = num_prompt,
                    .table_row = table_row_,
                    .block_table = table_,
-                   .num_blocks_on_device = on_device_};
+                   .num_blocks_on_device = on_device_,
+                   .groups = &groups_};
     return s;
   }
   void Done(int64_t n) {
@@ -80,6 +84,7 @@ class CudaSequenceRunner {
   int32_t table_row_;
   int64_t next_block_;
   std::vector<BlockId> table_;
+  TokenGroups groups_;
   int64_t past_ = 0, on_device_ = 0;
 };
 
@@ -92,7 +97,7 @@ std::vector<float> RunAlone(CudaModel& model, const std::vector<int32_t>& ids,
   for (int64_t n : chunks) {
     CudaBatch batch;
     batch.token_ids.assign(ids.begin() + at, ids.begin() + at + n);
-    batch.sequences.push_back(seq.Next(n, num_prompt, 0));
+    batch.sequences.push_back(seq.Next(batch.token_ids, num_prompt, 0));
     batch.logit_rows.resize(n);
     std::iota(batch.logit_rows.begin(), batch.logit_rows.end(), 0);
     absl::StatusOr<std::vector<float>> logits = model.Forward(batch);
@@ -123,24 +128,31 @@ class CudaModelTest : public GpuTest {};
 TEST_F(CudaModelTest, EveryVariantMatchesTheCpuModelChunkedAndDecoding) {
   std::mt19937 rng(5);
   for (const testing::TestVariant& v : testing::TestVariants()) {
-    for (GateMode mode : {GateMode::kTable, GateMode::kOnTheFly}) {
-      SCOPED_TRACE(v.name + (mode == GateMode::kTable ? " table" : " onthefly"));
+    for (const auto& [mode, grouped] : {std::pair{GateMode::kTable, true},
+                                        {GateMode::kOnTheFly, true},
+                                        {GateMode::kTable, false}}) {
+      SCOPED_TRACE(v.name + (mode == GateMode::kTable ? " table" : " onthefly") +
+                   (grouped ? " grouped" : " recompute"));
       const ModelConfig config = testing::TestConfig(v);
-      // The CPU reference decodes eg_mla by recompute, as the CUDA runner does.
+      // The CPU reference decodes eg_mla as the CUDA runner does.
       auto cpu = testing::MakeTestModel(
-          config, ModelOptions{.gate_mode = mode, .eg_mla_decode = EgMlaDecode::kRecompute});
+          config,
+          ModelOptions{.gate_mode = mode,
+                       .eg_mla_decode = grouped ? EgMlaDecode::kGrouped : EgMlaDecode::kRecompute});
       const CudaModelOptions options{.num_blocks = 64,
                                      .block_size = 4,
                                      .max_num_seqs = 2,
                                      .max_batched_tokens = 16,
-                                     .max_logit_rows = 5};
+                                     .max_logit_rows = 5,
+                                     .eg_mla_grouped = grouped};
       absl::StatusOr<std::unique_ptr<CudaModel>> gpu = CudaModel::Create(*cpu, options);
       ASSERT_TRUE(gpu.ok()) << gpu.status();
       std::vector<int32_t> ids(17);
       for (int32_t& t : ids) t = static_cast<int32_t>(rng() % config.vocab_size);
-      const std::vector<int64_t> chunks = {7, 4, 1, 1, 1, 1, 1, 1};  // an 11-token prompt
+      const std::vector<int64_t> chunks = {7, 4, 1, 1, 1, 1, 1, 1};
       const std::vector<float> want = RunCpu(*cpu, ids, chunks);
-      const std::vector<float> got = RunAlone(**gpu, ids, chunks, 11, 4, 64);
+      // Model::Forward counts its first chunk as the prompt: the same here.
+      const std::vector<float> got = RunAlone(**gpu, ids, chunks, chunks[0], 4, 64);
       ASSERT_EQ(got.size(), want.size());
       const float tol = kRelativeTolerance * MaxAbs(want);
       for (size_t i = 0; i < got.size(); ++i) {
@@ -180,7 +192,8 @@ TEST_F(CudaModelTest, ASequencesLogitsAreBitwiseTheSameAloneOrBatched) {
       CudaBatch batch;
       batch.token_ids.assign(b.begin() + at_b, b.begin() + at_b + nb);
       batch.token_ids.insert(batch.token_ids.end(), a.begin() + at_a, a.begin() + at_a + na);
-      batch.sequences = {sb.Next(nb, 5, 0), sa.Next(na, 9, nb)};
+      batch.sequences = {sb.Next(std::span(b).subspan(at_b, nb), 5, 0),
+                         sa.Next(std::span(a).subspan(at_a, na), 9, nb)};
       batch.logit_rows.resize(na + nb);
       std::iota(batch.logit_rows.begin(), batch.logit_rows.end(), 0);
       const std::vector<float> logits = *gpu->Forward(batch);
@@ -232,9 +245,17 @@ TEST_F(CudaModelTest, TheBackendServesBf16AndSizesTheCacheFromTheFlags) {
   EXPECT_EQ((*made)->info().device, "cuda");
   EXPECT_EQ((*made)->info().dtype, "bf16");
   EXPECT_EQ((*made)->info().kv_cache_dtype, "bf16");
-  EXPECT_EQ((*made)->info().eg_mla_decode, "recompute");
+  EXPECT_EQ((*made)->info().eg_mla_decode, "grouped");
   EXPECT_EQ((*made)->num_blocks(), 40);
   EXPECT_THAT(choice, HasSubstr("cuda"));
+  made = MakeExecutor(*model, {.device = "cuda",
+                               .num_kv_blocks = 40,
+                               .block_size = 4,
+                               .max_num_seqs = 2,
+                               .max_num_batched_tokens = 8,
+                               .eg_mla_decode = "recompute"});
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ((*made)->info().eg_mla_decode, "recompute");
   // The cache's memory: bf16 rows plus the ids and statistics.
   const int64_t block_bytes = CudaModel::DeviceCacheSpec(config).bytes_per_token() * 4;
   made = MakeExecutor(*model, {.device = "cuda",
@@ -256,8 +277,6 @@ TEST_F(CudaModelTest, TheBackendServesBf16AndSizesTheCacheFromTheFlags) {
   EXPECT_THAT(message({.device = "cuda", .dtype = "f32"}), HasSubstr("--dtype: 'f32'"));
   EXPECT_THAT(message({.device = "cuda", .kv_cache_dtype = "f32"}),
               HasSubstr("--kv-cache-dtype: 'f32'"));
-  EXPECT_THAT(message({.device = "cuda", .eg_mla_decode = "grouped"}),
-              HasSubstr("--eg-mla-decode: grouped"));
   // Less than one full-length sequence: an error naming the numbers.
   EXPECT_THAT(message({.device = "cuda", .kv_cache_memory_bytes = block_bytes, .block_size = 4}),
               HasSubstr("one sequence of"));

@@ -68,6 +68,19 @@ int64_t MaxStepInts(const Dims& d, const CudaModelOptions& o) {
       .total;
 }
 
+EgMlaCapacity EgMlaCapacityFor(const ModelConfig& c, const CudaModelOptions& o) {
+  const int64_t tokens = o.max_num_seqs * c.max_position_embeddings;
+  return {.tokens = tokens,
+          .splits = tokens / k::kEgMlaSplitTokens + o.max_batched_tokens,
+          .union_ids = std::min(tokens, c.vocab_size)};
+}
+
+bool DecodesGrouped(const ModelConfig& c, const CudaModelOptions& o) {
+  return RecomputesKv(c) && o.eg_mla_grouped &&
+         k::EgMlaDecodeFits(c.num_attention_heads, c.qk_nope_head_dim, c.qk_rope_head_dim,
+                            c.v_head_dim, c.kv_lora_rank);
+}
+
 // Lays the workspace out; with base == nullptr only sums the bytes.
 Workspace LayOut(const ModelConfig& c, const CudaModelOptions& o, char* base) {
   const Dims d = DimsOf(c);
@@ -113,6 +126,18 @@ Workspace LayOut(const ModelConfig& c, const CudaModelOptions& o, char* base) {
       take(w.f, ctx * d.n_h * d.kv);
       take(w.ids, ctx);
     }
+  }
+  if (DecodesGrouped(c, o)) {
+    const EgMlaCapacity cap = EgMlaCapacityFor(c, o);
+    take(w.plan_tokens, cap.tokens);
+    take(w.plan_segments, cap.tokens * 3);
+    take(w.plan_splits, cap.splits * 4);
+    take(w.plan_rows, t * 3);
+    take(w.union_ids, cap.union_ids);
+    take(w.union_embeddings, cap.union_ids * d.d_e);
+    take(w.union_gates, cap.union_ids * d.gate);
+    take(w.egmla_stats, cap.splits * d.n_h * 3);
+    take(w.egmla_acc, cap.splits * d.n_h * d.d_v);
   }
   // Split-KV decode partials: mha's heads of head_dim, or absorbed mla's of d_c.
   if (!RecomputesKv(c)) {

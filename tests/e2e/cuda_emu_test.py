@@ -37,7 +37,7 @@ class CudaEmuTest(unittest.TestCase):
         self.assertEqual(info.device, "cuda:0")
         self.assertIn("emulator", info.device_name)
         self.assertEqual((info.dtype, info.kv_cache_dtype), ("bf16", "bf16"))
-        self.assertEqual(info.eg_mla_decode, "recompute")
+        self.assertEqual(info.eg_mla_decode, "grouped")
         # bf16 rows [c ; k_R] (16 + 16) per layer, the id and per layer (μ, rstd): 4 * 32 * 2 +
         # 4 + 4 * 8.
         self.assertEqual(info.kv_cache_bytes_per_token, 292)

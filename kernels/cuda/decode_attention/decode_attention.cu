@@ -41,7 +41,8 @@ int WarpsFor(int64_t num_heads) { return static_cast<int>(std::clamp<int64_t>(nu
 
 __device__ float WarpSum(float v) {
 #pragma unroll
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;
 }
 
@@ -59,7 +60,8 @@ __global__ void DecodeAttentionKernel(const DecodeAttentionParams p, const Stagi
   const int64_t heads_per_warp = (p.num_heads + warps - 1) / warps;
   const int64_t q_per_lane = (p.d_a + p.d_b + kWarp - 1) / kWarp;
   const int64_t v_per_lane = (p.d_v + kWarp - 1) / kWarp;
-  const int32_t* table = p.block_tables + static_cast<int64_t>(p.row_table[r]) * p.block_table_stride;
+  const int32_t* table =
+      p.block_tables + static_cast<int64_t>(p.row_table[r]) * p.block_table_stride;
   float* staged = egmla::cuda::SharedMemory<float>();  // [tile, per_token]
 
   float q[kDecodeMaxQueryPerLane];
