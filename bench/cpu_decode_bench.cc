@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_models.h"
 #include "model/config.h"
 #include "model/model.h"
 #include "model/random_model.h"
@@ -48,37 +49,6 @@ struct Case {
   std::string name;
   std::unique_ptr<Model> model;
 };
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// A random-weight model of `config_path` with `layers` layers (0 = as configured) and room for
-// 8,200 positions.
-std::unique_ptr<Model> RandomModel(const std::string& config_path, int layers,
-                                   const ModelOptions& options = {}) {
-  nlohmann::json json = nlohmann::json::parse(ReadText(config_path));
-  if (layers > 0) json["num_hidden_layers"] = layers;
-  json["max_position_embeddings"] = 8200;
-  absl::StatusOr<ModelConfig> config = ParseModelConfig(json.dump());
-  if (!config.ok()) {
-    std::cerr << config_path << ": " << config.status() << "\n";
-    std::exit(1);
-  }
-  const auto weights = RandomWeights(*config, 1);
-  absl::StatusOr<ModelWeights> bound =
-      ModelWeights::Bind(*config, testing::F32Views(*config, weights));
-  absl::StatusOr<std::unique_ptr<Model>> model =
-      bound.ok() ? Model::FromWeights(*config, *std::move(bound), options) : bound.status();
-  if (!model.ok()) {
-    std::cerr << config_path << ": " << model.status() << "\n";
-    std::exit(1);
-  }
-  return *std::move(model);
-}
 
 // `batch` sequences whose contiguous caches hold `context` random tokens each.
 struct Caches {
@@ -222,28 +192,6 @@ pid_t StartBusyProcess() {
     while (true) spin = spin + 1;
   }
   return pid;
-}
-
-// English text as GPT-2 ids: the licenses Debian ships, tokenized; empty (with a message) when
-// the tokenizer or the text is missing.
-std::vector<int32_t> EnglishTextIds(const std::string& repo) {
-  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
-      LoadTokenizer(repo + "/tests/data/tokenizers/gpt2_tokenizer.json");
-  if (!tokenizer.ok()) {
-    std::cerr << tokenizer.status() << "\n";
-    return {};
-  }
-  std::string text;
-  for (const char* name : {"GPL-3", "GPL-2", "LGPL-2.1", "Apache-2.0", "GFDL-1.3", "MPL-2.0",
-                           "Artistic", "LGPL-3", "CC0-1.0"}) {
-    text += ReadText(std::string("/usr/share/common-licenses/") + name);
-  }
-  absl::StatusOr<std::vector<int32_t>> ids = (*tokenizer)->Encode(text);
-  if (!ids.ok()) {
-    std::cerr << ids.status() << "\n";
-    return {};
-  }
-  return *std::move(ids);
 }
 
 // Issue 15's table: one decode step of two layers of the paper's Base shapes.

@@ -132,6 +132,14 @@ for name in "${!lib_path[@]}"; do cp -L "${lib_path[$name]}" "$out_dir/lib/$name
 if [[ -f "$build_dir/tests/golden/data/variants.json" ]]; then
   cp -r "$build_dir/tests/golden/data" "$out_dir/golden"
 fi
+# What decode_attention_bench reads from the repository: the paper's Base configs and the GPT-2
+# tokenizer (for ids of English text).
+source_dir="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build_dir/CMakeCache.txt")"
+if [[ -d "$source_dir/configs/paper-base" ]]; then
+  mkdir -p "$out_dir/repo/configs" "$out_dir/repo/tests/data/tokenizers"
+  cp -r "$source_dir/configs/paper-base" "$out_dir/repo/configs/"
+  cp "$source_dir/tests/data/tokenizers/gpt2_tokenizer.json" "$out_dir/repo/tests/data/tokenizers/"
+fi
 
 # --- run.sh -------------------------------------------------------------------------------
 {
@@ -200,6 +208,7 @@ fi
 export LD_LIBRARY_PATH="$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 echo "run.sh: LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 if [[ -d "$here/golden" ]]; then export EGMLA_GOLDEN_DIR="$here/golden"; fi
+if [[ -d "$here/repo" ]]; then export EGMLA_BENCH_REPO="$here/repo"; fi
 
 cs="$(command -v compute-sanitizer || true)"
 [[ -n "$cs" ]] || cs=/usr/local/cuda/bin/compute-sanitizer

@@ -31,8 +31,7 @@ absl::Status CudaModel::State::PlanGroupedDecode(const CudaBatch& batch) {
       const int64_t new_ids = on_the_fly ? std::min<int64_t>(visible, cap.union_ids) : 0;
       if (egmla_passes.empty() ||
           static_cast<int64_t>(egmla_passes.back().plan.tokens.size()) + visible > cap.tokens ||
-          egmla_passes.back().plan.num_splits() + visible / k::kEgMlaSplitTokens + 1 >
-              cap.splits ||
+          egmla_passes.back().plan.num_splits() + visible / k::kEgMlaSplitTokens + 1 > cap.splits ||
           static_cast<int64_t>(egmla_passes.back().union_ids.size()) + new_ids > cap.union_ids) {
         egmla_passes.emplace_back();
         union_slot.clear();

@@ -1,9 +1,12 @@
 #include "runner/cuda/cuda_model.h"
 
 #include <algorithm>
+#include <cmath>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/dtype.h"
 #include "kernels/cuda/block_table_update/block_table_update.h"
 #include "kernels/cuda/swiglu/swiglu.h"
 #include "model/kv_size.h"
@@ -122,6 +125,41 @@ absl::Status CudaModel::State::Logits(const std::vector<int64_t>& logit_rows,
                                                s()));
     // The next pass overwrites ws.logits: wait for this copy (pageable memory may return early).
     EGMLA_RETURN_IF_ERROR(stream->Synchronize());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CudaModel::FillCacheForBenchmark(std::span<const int32_t> ids, uint64_t seed) {
+  State& st = *state_;
+  const int64_t slots = st.options.num_blocks * st.options.block_size;
+  const int64_t pattern = std::min<int64_t>(slots, 1 << 16);  // rows generated, then tiled
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<uint16_t> rows(pattern * st.d.cache_row);
+  std::vector<float> stats(pattern * 2);
+  for (uint16_t& v : rows) v = F32ToBf16(normal(rng));
+  for (int64_t i = 0; i < pattern; ++i) {
+    stats[2 * i] = 0.1f * normal(rng);
+    stats[2 * i + 1] = 1.0f + 0.1f * std::abs(normal(rng));
+  }
+  auto tile = [&](void* device, const void* host, int64_t row_bytes) -> absl::Status {
+    for (int64_t at = 0; at < slots; at += pattern) {
+      const int64_t n = std::min(pattern, slots - at);
+      EGMLA_CUDA_RETURN_IF_ERROR(cudaMemcpy(static_cast<char*>(device) + at * row_bytes, host,
+                                            n * row_bytes, cudaMemcpyHostToDevice));
+    }
+    return absl::OkStatus();
+  };
+  for (DeviceBuffer& layer : st.cache_layers) {
+    EGMLA_RETURN_IF_ERROR(tile(layer.data(), rows.data(), st.d.cache_row * 2));
+  }
+  for (DeviceBuffer& layer : st.cache_stats) {
+    EGMLA_RETURN_IF_ERROR(tile(layer.data(), stats.data(), 2 * sizeof(float)));
+  }
+  if (st.cache_ids.size_bytes() > 0) {
+    std::vector<int32_t> slot_ids(slots);
+    for (int64_t i = 0; i < slots; ++i) slot_ids[i] = ids[i % ids.size()];
+    EGMLA_RETURN_IF_ERROR(st.cache_ids.CopyFromHost(slot_ids.data(), slots * sizeof(int32_t)));
   }
   return absl::OkStatus();
 }

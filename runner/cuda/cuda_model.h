@@ -92,6 +92,11 @@ class CudaModel {
   // too short; a CUDA error as the Status of the failing call.
   absl::StatusOr<std::vector<float>> Forward(const CudaBatch& batch);
 
+  // Benchmarks: fills every cache slot with random rows, as if tokens had been computed there
+  // (a step's time does not depend on the values); eg_mla up_projected also gets plausible
+  // statistics (μ, rstd) and the id ids[slot % ids.size()] per slot. REQUIRES: ids not empty.
+  absl::Status FillCacheForBenchmark(std::span<const int32_t> ids, uint64_t seed);
+
   const ModelConfig& config() const;
   // eg_mla up_projected: whether generated positions decode grouped by id (else recompute).
   bool decodes_grouped() const;

@@ -54,7 +54,8 @@ __global__ void EgMlaDecodeKernel(const EgMlaDecodeParams p) {
   const int64_t split = blockIdx.x;
   const int32_t* sp = p.splits + 4 * split;
   const int64_t r = sp[0], t0 = sp[1], t1 = sp[2], seg0 = sp[3];
-  const int32_t* table = p.block_tables + static_cast<int64_t>(p.row_table[r]) * p.block_table_stride;
+  const int32_t* table =
+      p.block_tables + static_cast<int64_t>(p.row_table[r]) * p.block_table_stride;
   const int64_t n_h = p.num_heads, qk = p.d_nope + p.d_rope, kv = p.d_nope + p.d_v;
   const int64_t width = n_h * kv, row_width = p.d_c + p.d_rope;
   const int64_t tid = threadIdx.x, threads = blockDim.x;
@@ -109,7 +110,8 @@ __global__ void EgMlaDecodeKernel(const EgMlaDecodeParams p) {
 
   for (int64_t h = tid; h < n_h; h += threads) {
     float m = -__int_as_float(0x7f800000);
-    for (int64_t tt = 0; tt < t1 - t0; ++tt) m = sh.scores[tt * n_h + h] > m ? sh.scores[tt * n_h + h] : m;
+    for (int64_t tt = 0; tt < t1 - t0; ++tt)
+      m = sh.scores[tt * n_h + h] > m ? sh.scores[tt * n_h + h] : m;
     sh.max[h] = m;
     sh.l[h] = 0.0f;
     sh.wmu[h] = 0.0f;

@@ -35,8 +35,8 @@ struct EgMlaDecodeParams {
   const float* q = nullptr;
   int64_t q_row_stride = 0;
   // The paged cache of this layer and its statistics, through the row's block table.
-  const bf16* cache = nullptr;     // [slots, d_c + d_rope]: [c ; k_R]
-  const float* ln_stats = nullptr;  // [slots, 2]: (μ, rstd)
+  const bf16* cache = nullptr;            // [slots, d_c + d_rope]: [c ; k_R]
+  const float* ln_stats = nullptr;        // [slots, 2]: (μ, rstd)
   const int32_t* row_table = nullptr;     // [batch rows]
   const int32_t* block_tables = nullptr;  // [table rows, block_table_stride]
   int64_t block_table_stride = 0;

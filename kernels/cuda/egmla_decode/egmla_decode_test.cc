@@ -51,7 +51,8 @@ void RunCase(const Case& c, uint32_t seed) {
   std::vector<float> gamma = RandomBf16Values(width, seed + 3, 0.2f);
   for (float& g : gamma) g = Bf16ToF32(F32ToBf16(g + 1.0f));
   const std::vector<float> beta = RandomBf16Values(width, seed + 4, 0.2f);
-  const std::vector<float> cache = RandomBf16Values(num_blocks * c.block_size * row_width, seed + 5);
+  const std::vector<float> cache =
+      RandomBf16Values(num_blocks * c.block_size * row_width, seed + 5);
   const std::vector<float> q = RandomBf16Values(rows * n_h * qk, seed + 6, 0.5f);
   std::vector<int32_t> table(num_blocks);  // block i of the sequence is num_blocks - 1 - i
   for (int64_t i = 0; i < num_blocks; ++i) table[i] = static_cast<int32_t>(num_blocks - 1 - i);
@@ -85,8 +86,8 @@ void RunCase(const Case& c, uint32_t seed) {
   }
   EgMlaPlan plan;
   for (int64_t r = 0; r < rows; ++r) {
-    AppendEgMlaRow(static_cast<int32_t>(r),
-                   std::span(distinct_of_token).first(c.positions[r] + 1), distinct_ids, plan);
+    AppendEgMlaRow(static_cast<int32_t>(r), std::span(distinct_of_token).first(c.positions[r] + 1),
+                   distinct_ids, plan);
   }
 
   DeviceBuffer d_q = Upload(q), d_cache = Upload(ToBf16(cache)), d_stats = Upload(stats);
@@ -184,8 +185,7 @@ void RunCase(const Case& c, uint32_t seed) {
           want += scores[j] / sum * v;
           vmax = std::max(vmax, std::abs(v));
         }
-        const double fp32 =
-            (2 * delta + (visible + c.d_c + c.d_v) * std::ldexp(1.0, -24)) * vmax;
+        const double fp32 = (2 * delta + (visible + c.d_c + c.d_v) * std::ldexp(1.0, -24)) * vmax;
         const double tol = std::ldexp(std::abs(want), -8) + 4 * fp32;
         ASSERT_NEAR(got[(r * n_h + h) * c.d_v + e], want, tol)
             << "row " << r << " head " << h << " element " << e;

@@ -31,16 +31,18 @@ void AppendEgMlaRow(int32_t row, std::span<const int32_t> distinct_of_token,
   const int64_t first_segment = static_cast<int64_t>(plan.segments.size() / 3);
   for (int64_t u = 0; u < num_ids; ++u) {
     if (start[u + 1] == start[u]) continue;  // an id this row does not see yet
-    plan.segments.insert(plan.segments.end(), {gate_row_of[u], static_cast<int32_t>(base + start[u]),
-                                               start[u + 1] - start[u]});
+    plan.segments.insert(
+        plan.segments.end(),
+        {gate_row_of[u], static_cast<int32_t>(base + start[u]), start[u + 1] - start[u]});
   }
   const int64_t first_split = plan.num_splits();
   int64_t segment = first_segment;
   for (int64_t t = 0; t < visible; t += kEgMlaSplitTokens) {
     const int64_t begin = base + t, end = base + std::min(visible, t + kEgMlaSplitTokens);
     while (plan.segments[3 * segment + 1] + plan.segments[3 * segment + 2] <= begin) ++segment;
-    plan.splits.insert(plan.splits.end(), {row, static_cast<int32_t>(begin),
-                                           static_cast<int32_t>(end), static_cast<int32_t>(segment)});
+    plan.splits.insert(plan.splits.end(),
+                       {row, static_cast<int32_t>(begin), static_cast<int32_t>(end),
+                        static_cast<int32_t>(segment)});
   }
   plan.rows.insert(plan.rows.end(), {row, static_cast<int32_t>(first_split),
                                      static_cast<int32_t>(plan.num_splits() - first_split)});
