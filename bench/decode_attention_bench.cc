@@ -144,13 +144,11 @@ struct Arch {
 
 std::vector<Arch> BaseArchs() {
   // configs/paper-base: 12 layers, hidden 768, 12 heads, MLP 2048, GPT-2's 50,257 ids.
-  return {{"MHA", "mha.json", 12, 64, 0, 0, 0, 0, 768, 2048, 12, 50257, true, false},
-          {"MLA-kv256", "mla-kv256.json", 12, 0, 256, 64, 64, 64, 768, 2048, 12, 50257, false,
-           false},
-          {"EG-MLA-kv64", "egmla-kv64.json", 12, 0, 64, 64, 64, 64, 768, 2048, 12, 50257, false,
-           true},
-          {"EG-MLA-kv16", "egmla-kv16.json", 12, 0, 16, 64, 64, 64, 768, 2048, 12, 50257, false,
-           true}};
+  return {
+      {"MHA", "mha.json", 12, 64, 0, 0, 0, 0, 768, 2048, 12, 50257, true, false},
+      {"MLA-kv256", "mla-kv256.json", 12, 0, 256, 64, 64, 64, 768, 2048, 12, 50257, false, false},
+      {"EG-MLA-kv64", "egmla-kv64.json", 12, 0, 64, 64, 64, 64, 768, 2048, 12, 50257, false, true},
+      {"EG-MLA-kv16", "egmla-kv16.json", 12, 0, 16, 64, 64, 64, 768, 2048, 12, 50257, false, true}};
 }
 
 // Bytes and FLOPs of one decode step (one new token for each of `batch` sequences of `context`
@@ -164,10 +162,10 @@ StepCost DecodeStepCost(const Arch& a, int64_t batch, int64_t context, double u_
                         double u_batch) {
   const double b = static_cast<double>(batch), t = static_cast<double>(context);
   const double qk = a.mha ? a.hd : a.d_nope + a.d_rope;
-  const double attn_weights =
-      a.mha ? 4.0 * a.hidden * a.n_h * a.hd
-            : a.hidden * a.n_h * qk + a.hidden * (a.d_c + a.d_rope) +
-                  a.n_h * (a.d_nope + a.d_v) * a.d_c + a.hidden * a.n_h * a.d_v;
+  const double attn_weights = a.mha ? 4.0 * a.hidden * a.n_h * a.hd
+                                    : a.hidden * a.n_h * qk + a.hidden * (a.d_c + a.d_rope) +
+                                          a.n_h * (a.d_nope + a.d_v) * a.d_c +
+                                          a.hidden * a.n_h * a.d_v;
   const double layer_weights = attn_weights + 3.0 * a.hidden * a.inter;
   double bytes = 2.0 * (a.layers * layer_weights + a.vocab * a.hidden);
   double flops = 2.0 * b * (a.layers * layer_weights + a.vocab * a.hidden);
@@ -189,9 +187,11 @@ StepCost DecodeStepCost(const Arch& a, int64_t batch, int64_t context, double u_
 }
 
 void AnalyticTable(const std::vector<int32_t>& text) {
-  std::printf("\n### Analytic decode step (all 12 layers, bf16), H100 SXM: 3.35 TB/s, 989 TFLOP/s\n\n");
-  std::printf("| config | ids | batch | context | U/T | GB read | GFLOP | ms (bytes) | ms (FLOPs) |"
-              " bound ms | ratio to MLA-kv256 |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "\n### Analytic decode step (all 12 layers, bf16), H100 SXM: 3.35 TB/s, 989 TFLOP/s\n\n");
+  std::printf(
+      "| config | ids | batch | context | U/T | GB read | GFLOP | ms (bytes) | ms (FLOPs) |"
+      " bound ms | ratio to MLA-kv256 |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const int64_t batch : {32, 128}) {
     for (const int64_t context : {1024, 4096}) {
       const std::vector<Arch> archs = BaseArchs();
@@ -290,7 +290,9 @@ KernelResult SplitKv(bool mha, int64_t batch, int64_t context, int iters) {
       .q_b_head_stride = d_a + d_b,
       .key_a = {.base = base, .row_stride = row, .head_stride = mha ? 64 : 0, .offset = 0},
       .key_b = {.base = base, .row_stride = row, .head_stride = 0, .offset = d_a},
-      .value = {.base = base, .row_stride = row, .head_stride = mha ? 64 : 0,
+      .value = {.base = base,
+                .row_stride = row,
+                .head_stride = mha ? 64 : 0,
                 .offset = mha ? n_h * 64 : 0},
       .d_a = d_a,
       .d_b = d_b,
@@ -410,25 +412,28 @@ KernelResult EgMla(int64_t d_c, int64_t batch, int64_t context, const std::vecto
 
 void KernelTable(const std::vector<int32_t>& text, const Flags& f, const Peaks& peaks) {
   std::printf("\n### Decode kernels, one layer (peaks: %s)\n\n", peaks.source.c_str());
-  std::printf("| kernel | ids | batch | context | MB read | GFLOP | ms | GB/s | TFLOP/s | %% of "
-              "bandwidth | %% of bf16 peak |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
-  const std::vector<int64_t> batches = f.smoke ? std::vector<int64_t>{1, 2}
-                                               : std::vector<int64_t>{1, 32, 128};
-  const std::vector<int64_t> contexts = f.smoke ? std::vector<int64_t>{64}
-                                                : std::vector<int64_t>{1024, 4096};
+  std::printf(
+      "| kernel | ids | batch | context | MB read | GFLOP | ms | GB/s | TFLOP/s | %% of "
+      "bandwidth | %% of bf16 peak |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+  const std::vector<int64_t> batches =
+      f.smoke ? std::vector<int64_t>{1, 2} : std::vector<int64_t>{1, 32, 128};
+  const std::vector<int64_t> contexts =
+      f.smoke ? std::vector<int64_t>{64} : std::vector<int64_t>{1024, 4096};
   const int64_t vocab = f.smoke ? 512 : 50257;
   for (const int64_t batch : batches) {
     for (const int64_t context : contexts) {
-      PrintKernelRow("MLA-kv256 split-KV", "-", batch, context, SplitKv(false, batch, context, f.iters), peaks);
-      PrintKernelRow("MHA split-KV", "-", batch, context, SplitKv(true, batch, context, f.iters), peaks);
+      PrintKernelRow("MLA-kv256 split-KV", "-", batch, context,
+                     SplitKv(false, batch, context, f.iters), peaks);
+      PrintKernelRow("MHA split-KV", "-", batch, context, SplitKv(true, batch, context, f.iters),
+                     peaks);
       for (const int64_t d_c : {64, 16}) {
         for (const bool random : {false, true}) {
           double u = 0;
           const KernelResult r = EgMla(d_c, batch, context, random ? std::vector<int32_t>{} : text,
                                        vocab, f.iters, &u);
           PrintKernelRow("EG-MLA-kv" + std::to_string(d_c) + " grouped",
-                         std::string(random ? "random" : "text") + " U/T " + Fixed(u, 2),
-                         batch, context, r, peaks);
+                         std::string(random ? "random" : "text") + " U/T " + Fixed(u, 2), batch,
+                         context, r, peaks);
         }
       }
     }
@@ -456,7 +461,8 @@ double StepMs(const Model& model, int64_t batch, int64_t context, const std::vec
     const std::vector<int32_t> ids = WindowIds(text, b, batch, context, vocab, 11);
     std::copy(ids.begin(), ids.end(), slot_ids.begin() + b * per_seq * block_size);
     groups[b].Append(ids);
-    for (int64_t i = 0; i < per_seq; ++i) tables[b].push_back(static_cast<BlockId>(b * per_seq + i));
+    for (int64_t i = 0; i < per_seq; ++i)
+      tables[b].push_back(static_cast<BlockId>(b * per_seq + i));
     step.token_ids.push_back(ids.back());
     step.sequences.push_back({.first_row = b,
                               .num_new = 1,
@@ -477,12 +483,13 @@ double StepMs(const Model& model, int64_t batch, int64_t context, const std::vec
 
 void StepTable(const std::vector<int32_t>& text, const Flags& f) {
   std::printf("\n### Whole decode step (CudaModel::Forward: every layer and the lm_head)\n\n");
-  std::printf("| config | ids | batch | context | ms per step | tokens/s | ratio to MLA-kv256 |\n"
-              "|---|---|---|---|---|---|---|\n");
-  const std::vector<int64_t> batches = f.smoke ? std::vector<int64_t>{2}
-                                               : std::vector<int64_t>{1, 32, 128};
-  const std::vector<int64_t> contexts = f.smoke ? std::vector<int64_t>{64}
-                                                : std::vector<int64_t>{1024, 4096};
+  std::printf(
+      "| config | ids | batch | context | ms per step | tokens/s | ratio to MLA-kv256 |\n"
+      "|---|---|---|---|---|---|---|\n");
+  const std::vector<int64_t> batches =
+      f.smoke ? std::vector<int64_t>{2} : std::vector<int64_t>{1, 32, 128};
+  const std::vector<int64_t> contexts =
+      f.smoke ? std::vector<int64_t>{64} : std::vector<int64_t>{1024, 4096};
   for (const int64_t batch : batches) {
     for (const int64_t context : contexts) {
       double mla_ms = 0;
@@ -492,8 +499,8 @@ void StepTable(const std::vector<int32_t>& text, const Flags& f) {
           auto model = RandomModel(f.repo + "/configs/paper-base/" + a.config, f.smoke ? 2 : 0,
                                    {.gate_mode = f.smoke ? GateMode::kOnTheFly : GateMode::kTable},
                                    f.smoke ? 512 : 0);
-          const double ms = StepMs(*model, batch, context,
-                                   random ? std::vector<int32_t>{} : text, f.iters);
+          const double ms =
+              StepMs(*model, batch, context, random ? std::vector<int32_t>{} : text, f.iters);
           if (a.name == "MLA-kv256") mla_ms = ms;
           std::printf("| %s | %s | %ld | %ld | %.3f | %.0f | %s |\n", a.name.c_str(),
                       a.egmla ? (random ? "random" : "text") : "-", static_cast<long>(batch),

@@ -209,6 +209,33 @@ TEST_F(CudaModelTest, ASequencesLogitsAreBitwiseTheSameAloneOrBatched) {
   }
 }
 
+// Decode rows beyond what the split-KV and grouped workspaces hold in one go (sized for
+// max_num_seqs sequences: here one) run in several passes; each row's logits are bitwise those it
+// gets decoded alone.
+TEST_F(CudaModelTest, DecodeRowsBeyondTheWorkspaceRunInPassesWithTheSameBits) {
+  std::mt19937 rng(8);
+  for (const testing::TestVariant& v : testing::TestVariants()) {
+    SCOPED_TRACE(v.name);
+    const ModelConfig config = testing::TestConfig(v);
+    auto cpu = testing::MakeTestModel(config);
+    const CudaModelOptions options{.num_blocks = 200,  // the runner takes every other block
+                                   .block_size = 4,
+                                   .max_num_seqs = 1,
+                                   .max_batched_tokens = 300,
+                                   .max_logit_rows = 2};
+    auto gpu = *CudaModel::Create(*cpu, options);
+    std::vector<int32_t> ids(303);
+    for (int32_t& t : ids) t = static_cast<int32_t>(rng() % 7);  // ids repeat: grouping matters
+    const int64_t vocab = config.vocab_size;
+    // Three decode rows in one step (positions 300..302, a resumed request's chunk) ...
+    const std::vector<float> together = RunAlone(*gpu, ids, {300, 3}, 300, 4, 200);
+    // ... and one per step.
+    const std::vector<float> apart = RunAlone(*gpu, ids, {300, 1, 1, 1}, 300, 4, 200);
+    ASSERT_EQ(together.size(), apart.size());
+    EXPECT_TRUE(std::equal(together.end() - 3 * vocab, together.end(), apart.end() - 3 * vocab));
+  }
+}
+
 TEST_F(CudaModelTest, RefusesBadInputNamingIt) {
   const ModelConfig config = testing::TestConfig(testing::TestVariants()[1]);
   auto cpu = testing::MakeTestModel(config);

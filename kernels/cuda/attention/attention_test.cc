@@ -248,7 +248,7 @@ TEST_F(AttentionKernelTest, SplitKvDecodeMatchesTheReferenceSoftmax) {
   RunCase({Layout::kMha, 2, 128, 0, 128, 16, {300}, true});
   RunCase({Layout::kAbsorbed, 4, 16, 8, 16, 16, {0, 33, 256, 257, 600}, true});
   RunCase({Layout::kAbsorbed, 12, 256, 64, 256, 64, {1000}, true});  // mla-kv256's shapes
-  RunCase({Layout::kAbsorbed, 4, 512, 64, 512, 32, {300}, true});     // DeepSeek's latent width
+  RunCase({Layout::kAbsorbed, 4, 512, 64, 512, 32, {300}, true});    // DeepSeek's latent width
   RunCase({Layout::kAbsorbed, 40, 12, 16, 12, 3, {70, 513}, true});  // 32 warps, 2 heads each
 }
 
