@@ -167,7 +167,7 @@ double AttentionFlopsPerToken(const ModelConfig& c, int64_t context, EgMlaDecode
   if (!c.is_latent()) return L * 4 * n_h * static_cast<double>(c.head_dim) * ctx;
   const double d_c = static_cast<double>(c.kv_lora_rank), d_r = c.qk_rope_head_dim;
   const double kv = static_cast<double>(c.qk_nope_head_dim + c.v_head_dim);
-  const bool up_projected = c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected;
+  const bool up_projected = c.is_eg_mla_up_projected();
   if (up_projected && decode == EgMlaDecode::kGrouped) {
     // Per token: the latent score dot, the rope dot, the latent accumulation; per distinct id:
     // q̃ (d_nope × d_c) and W_UV (d_v × d_c) per head.

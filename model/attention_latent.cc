@@ -39,9 +39,7 @@ Dims DimsOf(const ModelConfig& c) {
           .hidden = c.hidden_size};
 }
 
-bool RecomputesKv(const ModelConfig& c) {
-  return c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected;
-}
+bool RecomputesKv(const ModelConfig& c) { return c.is_eg_mla_up_projected(); }
 
 // q = q_proj(x) or q_b_proj(RMSNorm(q_a_proj(x))), RoPE on each head's last d_R.
 std::vector<float> Queries(const AttentionBatch& b, const Dims& d) {  // [rows, n_h, qk]

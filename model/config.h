@@ -44,6 +44,11 @@ struct ModelConfig {
 
   bool is_latent() const { return attention_type != AttentionType::kMha; }
   bool is_eg_mla() const { return attention_type == AttentionType::kEgMla; }
+  // eg_mla with the gate on the up-projected K and V: the cache keeps token ids and LayerNorm
+  // statistics, and generated tokens decode grouped by id or recompute.
+  bool is_eg_mla_up_projected() const {
+    return is_eg_mla() && gate_placement == GatePlacement::kUpProjected;
+  }
   // ceil(num_hidden_layers / gate_layer_group_size); 0 unless eg_mla.
   int64_t num_gate_groups() const;
   // Width of the gate vector g: n_h*(d_nope+d_v) up_projected, d_c latent; 0 unless eg_mla.

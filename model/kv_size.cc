@@ -11,7 +11,7 @@ CacheSpec MakeCacheSpec(const ModelConfig& config, DType cache_dtype) {
   } else {
     spec.elements_per_token_per_layer = 2 * config.num_attention_heads * config.head_dim;
   }
-  if (config.is_eg_mla() && config.gate_placement == GatePlacement::kUpProjected) {
+  if (config.is_eg_mla_up_projected()) {
     // The token id, and per layer the LayerNorm statistics (μ, rstd) in fp32 whatever the cache
     // dtype (EGMLA_DECODE.md §2: the grouped decode reads them instead of recomputing).
     spec.extra_bytes_per_token =

@@ -79,6 +79,25 @@ std::pair<int64_t, int64_t> RequestStates::PromptLogprobRange(const ScheduledReq
   return {first, std::max(first, end)};
 }
 
+void RequestStates::AppendLogitRows(const ScheduledRequest& s, const CachedRequestState& state,
+                                    int64_t first_row, std::vector<int64_t>& logit_rows) {
+  const auto [begin, end] = PromptLogprobRange(s, state);
+  for (int64_t p = begin; p < end; ++p) logit_rows.push_back(first_row + p - begin);
+  if (s.sample) logit_rows.push_back(first_row + static_cast<int64_t>(s.token_ids.size()) - 1);
+}
+
+ModelRunnerOutput RequestStates::PostprocessStep(const SchedulerOutput& step, const float* logits,
+                                                 const std::vector<int64_t>& first_logit,
+                                                 int64_t vocab) {
+  ModelRunnerOutput output;
+  output.outputs.resize(step.requests.size());
+  for (size_t i = 0; i < step.requests.size(); ++i) {
+    const ScheduledRequest& s = step.requests[i];
+    Postprocess(s, at(s.request_id), logits + first_logit[i] * vocab, vocab, output.outputs[i]);
+  }
+  return output;
+}
+
 void RequestStates::GroupTokens(const ScheduledRequest& s, CachedRequestState& state) {
   if (state.groups.num_tokens() > s.num_computed_tokens) {
     state.groups.Truncate(s.num_computed_tokens);

@@ -50,6 +50,17 @@ class RequestStates {
   static std::pair<int64_t, int64_t> PromptLogprobRange(const ScheduledRequest& scheduled,
                                                         const CachedRequestState& state);
 
+  // The rows of `scheduled` (its first new token at batch row `first_row`) whose logits the host
+  // needs, appended to `logit_rows` in the order Postprocess reads them: one per
+  // PromptLogprobRange position, then the last row when it samples.
+  static void AppendLogitRows(const ScheduledRequest& scheduled, const CachedRequestState& state,
+                              int64_t first_row, std::vector<int64_t>& logit_rows);
+
+  // Postprocess of every request of `step`: request i's rows start at row first_logit[i] of
+  // `logits` ([logit rows, vocab]). REQUIRES: Begin accepted `step`.
+  ModelRunnerOutput PostprocessStep(const SchedulerOutput& step, const float* logits,
+                                    const std::vector<int64_t>& first_logit, int64_t vocab);
+
   // eg_mla grouped decode: grows state.groups to cover the step's positions (those a prefix hit
   // skipped, then the step's own), first dropping what a failed step left past
   // num_computed_tokens.

@@ -10,7 +10,7 @@ CpuModelRunner::CpuModelRunner(const Model& model, int64_t num_blocks, int64_t b
 
 ExecutorInfo CpuModelRunner::info() const {
   const ModelConfig& c = model_.config();
-  const bool eg_up = c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected;
+  const bool eg_up = c.is_eg_mla_up_projected();
   return {.device = "cpu",
           .device_name = CpuModelName(),
           .dtype = "f32",
@@ -41,22 +41,13 @@ absl::StatusOr<ModelRunnerOutput> CpuModelRunner::Execute(const SchedulerOutput&
                                .block_table = state.block_table.data(),
                                .num_prompt = static_cast<int64_t>(state.prompt_ids.size()),
                                .groups = groups_tokens ? &state.groups : nullptr});
-    const auto [begin, end] = RequestStates::PromptLogprobRange(s, state);
-    for (int64_t p = begin; p < end; ++p) batch.logit_rows.push_back(first_row + p - begin);
-    if (s.sample) batch.logit_rows.push_back(first_row + num_new - 1);
+    RequestStates::AppendLogitRows(s, state, first_row, batch.logit_rows);
     first_logit[i + 1] = static_cast<int64_t>(batch.logit_rows.size());
   }
 
   EGMLA_ASSIGN_OR_RETURN(std::vector<float> logits, model_.ForwardBatch(batch));
   const int64_t vocab = model_.config().vocab_size;
-  ModelRunnerOutput output;
-  output.outputs.resize(step.requests.size());
-  for (size_t i = 0; i < step.requests.size(); ++i) {
-    const ScheduledRequest& s = step.requests[i];
-    RequestStates::Postprocess(s, requests_.at(s.request_id),
-                               logits.data() + first_logit[i] * vocab, vocab, output.outputs[i]);
-  }
-  return output;
+  return requests_.PostprocessStep(step, logits.data(), first_logit, vocab);
 }
 
 }  // namespace egmla

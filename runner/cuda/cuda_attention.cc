@@ -120,7 +120,7 @@ absl::Status CudaModel::State::Decompressed(int64_t layer, const CudaSequence& s
                                                   .rows = total,
                                                   .cols = d.d_c},
                                                  s()));
-  if (RecomputesKv(config)) {
+  if (config.is_eg_mla_up_projected()) {
     EGMLA_RETURN_IF_ERROR(
         Linear(ws.lat, d.d_c, w.kv_b_proj, total, d.d_c, width, ws.f, nullptr, width));
     EGMLA_CUDA_RETURN_IF_ERROR(k::LaunchGatherRows({.source_i32 = cache_ids.as<int32_t>(),
@@ -255,7 +255,7 @@ absl::Status CudaModel::State::LatentAttention(int64_t layer, const CudaBatch& b
   EGMLA_RETURN_IF_ERROR(
       Linear(ws.normed, d.hidden, w.kv_a_proj, rows, d.hidden, d.row, ws.kv, nullptr, d.row));
   EGMLA_RETURN_IF_ERROR(Rope(ws.kv, rows, d.row, 1, d.row, d.d_c, d.d_rope));
-  const bool up = RecomputesKv(config);
+  const bool up = config.is_eg_mla_up_projected();
   if (config.is_eg_mla() && !up) {  // latent placement: c = LN(c ⊙ g), in place
     EGMLA_RETURN_IF_ERROR(Gates(layer, token_ids, rows, ws.gates));
     k::LayerNormParams norm = GateNorm(layer, ws.kv, d.row, rows, d.d_c);

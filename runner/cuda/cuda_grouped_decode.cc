@@ -17,7 +17,7 @@ absl::Status CudaModel::State::PlanGroupedDecode(const CudaBatch& batch) {
   const EgMlaCapacity cap = EgMlaCapacityFor(config, options);
   const bool on_the_fly = weights.layer(0).gate_table == nullptr;
   absl::flat_hash_map<int32_t, int32_t> union_slot;  // on the fly: id → its row in the pass
-  std::vector<int32_t> gate_row_of;                  // [U of the sequence]
+  std::vector<int32_t> gate_row_of;                  // on the fly: [U of the sequence]
   for (const CudaSequence& s : batch.sequences) {
     const int64_t prompt_rows = std::clamp<int64_t>(s.num_prompt - s.num_past, 0, s.num_new);
     if (prompt_rows == s.num_new) continue;
@@ -37,19 +37,21 @@ absl::Status CudaModel::State::PlanGroupedDecode(const CudaBatch& batch) {
         union_slot.clear();
       }
       EgMlaPass& pass = egmla_passes.back();
-      gate_row_of.resize(distinct.size());
-      for (size_t u = 0; u < distinct.size(); ++u) {
-        if (!on_the_fly) {
-          gate_row_of[u] = distinct[u];  // the table's row of the id
-          continue;
+      // The gate row of each distinct id: the table's row is the id itself; on the fly, the
+      // id's slot in the pass's union.
+      std::span<const int32_t> rows_of_ids = distinct;
+      if (on_the_fly) {
+        gate_row_of.resize(distinct.size());
+        for (size_t u = 0; u < distinct.size(); ++u) {
+          const auto [it, added] =
+              union_slot.try_emplace(distinct[u], static_cast<int32_t>(pass.union_ids.size()));
+          if (added) pass.union_ids.push_back(distinct[u]);
+          gate_row_of[u] = it->second;
         }
-        const auto [it, added] =
-            union_slot.try_emplace(distinct[u], static_cast<int32_t>(pass.union_ids.size()));
-        if (added) pass.union_ids.push_back(distinct[u]);
-        gate_row_of[u] = it->second;
+        rows_of_ids = gate_row_of;
       }
       k::AppendEgMlaRow(static_cast<int32_t>(s.first_row + i),
-                        std::span(s.groups->distinct_of_token()).first(visible), gate_row_of,
+                        std::span(s.groups->distinct_of_token()).first(visible), rows_of_ids,
                         pass.plan);
     }
   }

@@ -32,7 +32,7 @@ CacheSpec CudaModel::DeviceCacheSpec(const ModelConfig& config) {
 
 DeviceMemoryUse CudaModel::BytesWithoutCache(const Model& model, const CudaModelOptions& options) {
   return {.weights = DeviceWeights::BytesFor(model),
-          .workspace = LayOut(model.config(), options, nullptr).bytes};
+          .workspace = LayOut(model, options, nullptr).bytes};
 }
 
 absl::StatusOr<std::unique_ptr<CudaModel>> CudaModel::Create(const Model& model,
@@ -68,14 +68,14 @@ absl::StatusOr<std::unique_ptr<CudaModel>> CudaModel::Create(const Model& model,
                            DeviceBuffer::Allocate(slots * st->d.cache_row * int64_t{sizeof(bf16)}));
     st->cache_bytes += layer.size_bytes();
     st->cache_layers.push_back(std::move(layer));
-    if (RecomputesKv(c)) {
+    if (c.is_eg_mla_up_projected()) {
       EGMLA_ASSIGN_OR_RETURN(DeviceBuffer stats,
                              DeviceBuffer::Allocate(slots * 2 * int64_t{sizeof(float)}));
       st->cache_bytes += stats.size_bytes();
       st->cache_stats.push_back(std::move(stats));
     }
   }
-  if (RecomputesKv(c)) {
+  if (c.is_eg_mla_up_projected()) {
     EGMLA_ASSIGN_OR_RETURN(st->cache_ids, DeviceBuffer::Allocate(slots * int64_t{sizeof(int32_t)}));
     st->cache_bytes += st->cache_ids.size_bytes();
   }
@@ -86,9 +86,9 @@ absl::StatusOr<std::unique_ptr<CudaModel>> CudaModel::Create(const Model& model,
                                               c.qk_rope_head_dim, c.kv_lora_rank)
                      : k::DecodeAttentionFits(c.num_attention_heads, c.head_dim, 0, c.head_dim);
   st->grouped = DecodesGrouped(c, o);
-  const int64_t ws_bytes = LayOut(c, o, nullptr).bytes;
+  const int64_t ws_bytes = LayOut(model, o, nullptr).bytes;
   EGMLA_ASSIGN_OR_RETURN(st->workspace_buffer, DeviceBuffer::Allocate(ws_bytes));
-  st->ws = LayOut(c, o, static_cast<char*>(st->workspace_buffer.data()));
+  st->ws = LayOut(model, o, static_cast<char*>(st->workspace_buffer.data()));
   EGMLA_ASSIGN_OR_RETURN(st->staging,
                          PinnedBuffer::Allocate(MaxStepInts(st->d, o) * int64_t{sizeof(int32_t)}));
   return std::unique_ptr<CudaModel>(new CudaModel(std::move(st)));
@@ -186,7 +186,8 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
                                             o.max_batched_tokens, ", ", o.max_num_seqs, ")"));
   }
   const int64_t max_blocks = MaxBlocksPerSeq(d, o);
-  const bool recompute = RecomputesKv(st.config), latent = st.config.is_latent();
+  // eg_mla up_projected decodes past the prompt by id (or recomputes), not by split-KV.
+  const bool up_projected = st.config.is_eg_mla_up_projected(), latent = st.config.is_latent();
   StepCounts counts{.rows = rows, .logit_rows = static_cast<int64_t>(batch.logit_rows.size())};
   int64_t next_row = 0;
   for (const CudaSequence& s : batch.sequences) {
@@ -213,9 +214,9 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
             absl::StrCat("CUDA model: block id ", b, " outside [0, ", o.num_blocks, ")"));
       }
     }
-    // Positions past the prompt decode (mha, absorbed mla); eg_mla up_projected recomputes all.
+    // Positions past the prompt decode by split-KV (mha, absorbed mla).
     const int64_t prompt_rows = std::clamp<int64_t>(s.num_prompt - s.num_past, 0, s.num_new);
-    if (!recompute) {
+    if (!up_projected) {
       counts.decode_rows += s.num_new - prompt_rows;
       for (int64_t i = prompt_rows; i < s.num_new; ++i) {
         counts.decode_work += DecodeSplits(s.num_past + i);
@@ -246,7 +247,7 @@ absl::StatusOr<std::vector<float>> CudaModel::Forward(const CudaBatch& batch) {
       host[layout.slots + r] = static_cast<int32_t>(
           s.block_table[pos / o.block_size] * o.block_size + pos % o.block_size);
       host[layout.row_table + r] = s.table_row;
-      if (recompute) continue;
+      if (up_projected) continue;
       if (i < prompt_rows) {
         if (!latent) host[layout.prefill_rows + prefill++] = static_cast<int32_t>(r);
         continue;

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "kernels/cuda/runtime/pinned_buffer.h"
+#include "kernels/cuda/runtime/device.h"
 
 namespace egmla::cuda {
 
@@ -17,8 +17,7 @@ CudaModelRunner::CudaModelRunner(std::unique_ptr<CudaModel> model, const CudaMod
 }
 
 ExecutorInfo CudaModelRunner::info() const {
-  const bool eg_up = model_->config().is_eg_mla() &&
-                     model_->config().gate_placement == GatePlacement::kUpProjected;
+  const bool eg_up = model_->config().is_eg_mla_up_projected();
   return {.device = "cuda",
           .device_name = device_name_,
           .dtype = "bf16",
@@ -68,9 +67,7 @@ absl::StatusOr<ModelRunnerOutput> CudaModelRunner::Execute(const SchedulerOutput
                                .block_table = state.block_table,
                                .num_blocks_on_device = table->second.num_on_device,
                                .groups = &state.groups});
-    const auto [begin, end] = RequestStates::PromptLogprobRange(s, state);
-    for (int64_t p = begin; p < end; ++p) batch.logit_rows.push_back(first_row + p - begin);
-    if (s.sample) batch.logit_rows.push_back(first_row + num_new - 1);
+    RequestStates::AppendLogitRows(s, state, first_row, batch.logit_rows);
     first_logit[i + 1] = static_cast<int64_t>(batch.logit_rows.size());
   }
 
@@ -89,14 +86,7 @@ absl::StatusOr<ModelRunnerOutput> CudaModelRunner::Execute(const SchedulerOutput
         static_cast<int64_t>(requests_.at(s.request_id).block_table.size());
   }
   const int64_t vocab = model_->config().vocab_size;
-  ModelRunnerOutput output;
-  output.outputs.resize(step.requests.size());
-  for (size_t i = 0; i < step.requests.size(); ++i) {
-    const ScheduledRequest& s = step.requests[i];
-    RequestStates::Postprocess(s, requests_.at(s.request_id),
-                               logits->data() + first_logit[i] * vocab, vocab, output.outputs[i]);
-  }
-  return output;
+  return requests_.PostprocessStep(step, logits->data(), first_logit, vocab);
 }
 
 }  // namespace egmla::cuda

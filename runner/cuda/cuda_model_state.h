@@ -42,9 +42,6 @@ struct Dims {
 
 Dims DimsOf(const ModelConfig& c);
 
-// eg_mla up_projected: K and V are recomputed with the gate; the cache keeps ids and statistics.
-bool RecomputesKv(const ModelConfig& c);
-
 // Where each workspace array starts in one device allocation, and how big it is in all.
 struct Workspace {
   // Step rows (T = max_batched_tokens).
@@ -130,7 +127,9 @@ EgMlaCapacity EgMlaCapacityFor(const ModelConfig& c, const CudaModelOptions& o);
 bool DecodesGrouped(const ModelConfig& c, const CudaModelOptions& o);
 
 // Lays the workspace out from `base`; with base == nullptr only sums the bytes.
-Workspace LayOut(const ModelConfig& c, const CudaModelOptions& o, char* base);
+// `model` decides the shapes and whether its gates are a table on the device (then the grouped
+// decode reads the table's rows in place and needs no on-the-fly gate rows).
+Workspace LayOut(const Model& model, const CudaModelOptions& o, char* base);
 
 // What CudaModel holds on the device and the step's views of it; the per-layer steps.
 struct CudaModel::State {

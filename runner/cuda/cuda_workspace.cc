@@ -28,10 +28,6 @@ Dims DimsOf(const ModelConfig& c) {
   return d;
 }
 
-bool RecomputesKv(const ModelConfig& c) {
-  return c.is_eg_mla() && c.gate_placement == GatePlacement::kUpProjected;
-}
-
 StepLayout LayoutFor(const StepCounts& n) {
   StepLayout s{};
   s.token_ids = 0;
@@ -76,16 +72,18 @@ EgMlaCapacity EgMlaCapacityFor(const ModelConfig& c, const CudaModelOptions& o) 
 }
 
 bool DecodesGrouped(const ModelConfig& c, const CudaModelOptions& o) {
-  return RecomputesKv(c) && o.eg_mla_grouped &&
+  return c.is_eg_mla_up_projected() && o.eg_mla_grouped &&
          k::EgMlaDecodeFits(c.num_attention_heads, c.qk_nope_head_dim, c.qk_rope_head_dim,
                             c.v_head_dim, c.kv_lora_rank);
 }
 
 // Lays the workspace out; with base == nullptr only sums the bytes.
-Workspace LayOut(const ModelConfig& c, const CudaModelOptions& o, char* base) {
+Workspace LayOut(const Model& model, const CudaModelOptions& o, char* base) {
+  const ModelConfig& c = model.config();
+  const bool gate_table = model.gates() != nullptr && model.gates()->mode() == GateMode::kTable;
   const Dims d = DimsOf(c);
   const int64_t t = o.max_batched_tokens, ctx = d.max_context, l = o.max_logit_rows;
-  const bool latent = c.is_latent(), eg = c.is_eg_mla(), up = RecomputesKv(c);
+  const bool latent = c.is_latent(), eg = c.is_eg_mla(), up = c.is_eg_mla_up_projected();
   Workspace w;
   auto take = [&](auto*& p, int64_t n) {
     using T = std::remove_pointer_t<std::remove_reference_t<decltype(p)>>;
@@ -133,14 +131,16 @@ Workspace LayOut(const ModelConfig& c, const CudaModelOptions& o, char* base) {
     take(w.plan_segments, cap.tokens * 3);
     take(w.plan_splits, cap.splits * 4);
     take(w.plan_rows, t * 3);
-    take(w.union_ids, cap.union_ids);
-    take(w.union_embeddings, cap.union_ids * d.d_e);
-    take(w.union_gates, cap.union_ids * d.gate);
+    if (!gate_table) {
+      take(w.union_ids, cap.union_ids);
+      take(w.union_embeddings, cap.union_ids * d.d_e);
+      take(w.union_gates, cap.union_ids * d.gate);
+    }
     take(w.egmla_stats, cap.splits * d.n_h * 3);
     take(w.egmla_acc, cap.splits * d.n_h * d.d_v);
   }
   // Split-KV decode partials: mha's heads of head_dim, or absorbed mla's of d_c.
-  if (!RecomputesKv(c)) {
+  if (!c.is_eg_mla_up_projected()) {
     const int64_t d_v = latent ? d.d_c : d.hd;
     take(w.partial_out, MaxDecodeWork(d, o) * d.n_h * d_v);
     take(w.partial_ml, MaxDecodeWork(d, o) * d.n_h * 2);

@@ -56,4 +56,11 @@ absl::Status SynchronizeDevice() {
   return absl::OkStatus();
 }
 
+bool DeviceIsUsable() {
+  // A transient error is reported once and cleared; a sticky one comes back from every call.
+  (void)cudaDeviceSynchronize();
+  (void)cudaGetLastError();
+  return cudaDeviceSynchronize() == cudaSuccess;
+}
+
 }  // namespace egmla::cuda

@@ -43,6 +43,11 @@ absl::Status SetDevice(int ordinal);
 // Waits for all work on the current device.
 absl::Status SynchronizeDevice();
 
+// Whether the current device still runs work: false after a sticky error (a kernel fault leaves
+// the context unusable and every later call fails), true after a transient one (which this
+// clears).
+bool DeviceIsUsable();
+
 }  // namespace egmla::cuda
 
 #endif  // EGMLA_KERNELS_CUDA_RUNTIME_DEVICE_H_

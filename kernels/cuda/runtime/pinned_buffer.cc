@@ -39,11 +39,4 @@ void PinnedBuffer::Reset() {
   size_bytes_ = 0;
 }
 
-bool DeviceIsUsable() {
-  // A transient error is reported once and cleared; a sticky one comes back from every call.
-  (void)cudaDeviceSynchronize();
-  (void)cudaGetLastError();
-  return cudaDeviceSynchronize() == cudaSuccess;
-}
-
 }  // namespace egmla::cuda

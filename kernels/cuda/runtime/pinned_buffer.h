@@ -33,11 +33,6 @@ class PinnedBuffer {
   int64_t size_bytes_ = 0;
 };
 
-// Whether the current device still runs work: false after a sticky error (a kernel fault leaves
-// the context unusable and every later call fails), true after a transient one (which this
-// clears).
-bool DeviceIsUsable();
-
 }  // namespace egmla::cuda
 
 #endif  // EGMLA_KERNELS_CUDA_RUNTIME_PINNED_BUFFER_H_
