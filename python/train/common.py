@@ -86,7 +86,8 @@ def param_counts(config):
 
 def kv_per_token(config):
     """What `egmla kv-size` reports (DESIGN 3.2, model/kv_size.cc): elements per token over all
-    layers, bytes per token at f32 and bf16 (eg_mla up_projected adds its 4-byte token id), and
+    layers, bytes per token at f32 and bf16 (eg_mla up_projected adds its 4-byte token id once
+    and, per layer, the fp32 LayerNorm statistics mu and rstd of the gated vector, issue 15), and
     the server's precomputed gate table (--gate-mode=table) bytes."""
     layers = config["num_hidden_layers"]
     if config["attention_type"] == "mha":
@@ -97,7 +98,7 @@ def kv_per_token(config):
     gate_dim = 0
     if config["attention_type"] == "eg_mla":
         latent = model.cfg(config, "gate_placement") == "latent"
-        extra = 0 if latent else 4
+        extra = 0 if latent else 4 + layers * 2 * 4
         gate_dim = config["kv_lora_rank"] if latent else (
             config["num_attention_heads"] * (config["qk_nope_head_dim"] + config["v_head_dim"]))
     elements = layers * per_layer

@@ -71,14 +71,23 @@ def main():
     log_path = os.path.join(args.model_dir, "train_log.json")
     if os.path.exists(log_path):
         log = common.read_json(log_path)
-        result["training"] = {"steps": log["train"]["steps"], "train_seconds": log["train_seconds"],
-                              "tokens_seen": log["train"]["steps"] * log["train"]["batch_size"]
+        # "step": the step a best-by-held-out checkpoint of train.py comes from (the schedule
+        # ran for "train"."steps"); older logs have no "step" and are from the last step.
+        steps = log.get("step", log["train"]["steps"])
+        train_seconds = log["train_seconds"]
+        for entry in log.get("evals", []):
+            if entry["step"] == steps:
+                train_seconds = entry["train_seconds"]
+        result["training"] = {"steps": steps, "schedule_steps": log["train"]["steps"],
+                              "seed": log["train"]["seed"], "train_seconds": train_seconds,
+                              "tokens_seen": steps * log["train"]["batch_size"]
                               * log["train"]["seq_len"], "config_file": log["config_file"]}
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
-        with open(args.json, "w") as f:
+        with open(args.json + ".tmp", "w") as f:
             f.write(text + "\n")
+        os.replace(args.json + ".tmp", args.json)
 
 
 if __name__ == "__main__":

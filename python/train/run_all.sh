@@ -3,6 +3,9 @@
 # evaluation, and the shipped EG-MLA model in models/egmla-kjv with its parity reference.
 # About 35-40 minutes on an idle 2-core machine; run from the repository root:
 #   bash python/train/run_all.sh
+# train.py writes each model to $OUT/NAME/best (lowest held-out loss; at 1,200 steps that was the
+# last step for all three) and resumes from $OUT/NAME/last.pt when run again.
+# The longer runs of issue 21 (4,800 steps, the equal-cache controls, two seeds): run_table.sh.
 set -euo pipefail
 PY=/usr/bin/python3
 OUT=${OUT:-build-train}
@@ -10,13 +13,13 @@ OUT=${OUT:-build-train}
 $PY python/train/prepare_data.py --out "$OUT/data"
 for name in egmla_kv16 mla_kv64 mha; do
   $PY python/train/train.py "python/train/configs/$name.json" --data "$OUT/data" --out "$OUT/$name" \
-    2>&1 | tee "$OUT/$name.log"
-  $PY python/train/evaluate.py "$OUT/$name" --data "$OUT/data" --json "$OUT/$name.eval.json"
+    2>&1 | tee -a "$OUT/$name.log"
+  $PY python/train/evaluate.py "$OUT/$name/best" --data "$OUT/data" --json "$OUT/$name.eval.json"
 done
 
 # The shipped model: config.json, model.safetensors (f32), tokenizer.model.
 mkdir -p models/egmla-kjv
-cp "$OUT/egmla_kv16/config.json" "$OUT/egmla_kv16/model.safetensors" "$OUT/egmla_kv16/tokenizer.model" \
+cp "$OUT/egmla_kv16/best/config.json" "$OUT/egmla_kv16/best/model.safetensors" "$OUT/egmla_kv16/best/tokenizer.model" \
   models/egmla-kjv/
 # The held-out passage (John 3:1-7, in the held-out chapter John 3) and its reference logprobs.
 grep '^John3:[1-7] ' "$OUT/data/kjv.txt" | sed 's/^[^ ]* //' | paste -sd' ' > models/egmla-kjv/heldout_passage.txt

@@ -2,10 +2,15 @@
 
     /usr/bin/python3 python/train/test_train.py
 """
+import contextlib
+import io
+import json
 import math
 import os
 import sys
+import tempfile
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -16,7 +21,7 @@ import train  # noqa: E402
 from egmla_ref import checkpoint, golden, model  # noqa: E402
 
 CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
-NAMES = ("mha", "mla_kv64", "egmla_kv16")
+NAMES = ("mha", "mla_kv64", "egmla_kv16", "mla_kv16", "egmla_kv64", "egmla_latent_kv16")
 
 
 def config_of(name):
@@ -56,12 +61,91 @@ class TrainTest(unittest.TestCase):
 
     def test_kv_per_token_matches_egmla_kv_size(self):
         # `build/tools/egmla kv-size --config <model part of the config> [--dtype bf16]`
-        expected = {"mha": (1536, 6144, 3072), "mla_kv64": (320, 1280, 640), "egmla_kv16": (128, 516, 260)}
-        for name, (elements, f32, bf16) in expected.items():
+        # (elements, bytes f32, bytes bf16, gate table bytes f32), as that build printed them
+        expected = {"mha": (1536, 6144, 3072, 0), "mla_kv64": (320, 1280, 640, 0),
+                    "egmla_kv16": (128, 548, 292, 12582912), "mla_kv16": (128, 512, 256, 0),
+                    "egmla_kv64": (320, 1316, 676, 12582912),
+                    "egmla_latent_kv16": (128, 512, 256, 524288)}
+        self.assertEqual(set(expected), set(NAMES))
+        for name, want in expected.items():
             kv = common.kv_per_token(config_of(name))
             self.assertEqual((kv["elements_per_token"], kv["bytes_per_token_f32"],
-                              kv["bytes_per_token_bf16"]), (elements, f32, bf16), name)
-        self.assertEqual(common.kv_per_token(config_of("egmla_kv16"))["gate_table_bytes_f32"], 12582912)
+                              kv["bytes_per_token_bf16"], kv["gate_table_bytes_f32"]), want, name)
+
+    def test_equal_cache_controls(self):
+        """Issue 21: mla_kv16 caches what egmla_kv16 caches, egmla_kv64 what mla_kv64 does; each
+        control differs from its partner only in the attention type and the MLP width."""
+        for a, b in (("mla_kv16", "egmla_kv16"), ("egmla_kv64", "mla_kv64"),
+                     ("egmla_latent_kv16", "egmla_kv16")):
+            ca, cb = config_of(a), config_of(b)
+            self.assertEqual(common.kv_per_token(ca)["elements_per_token"],
+                             common.kv_per_token(cb)["elements_per_token"])
+            differ = {k for k in set(ca) | set(cb) if ca.get(k) != cb.get(k)}
+            self.assertLessEqual(differ, {"attention_type", "intermediate_size", "kv_lora_rank",
+                                          "gate_embedding_dim", "gate_layer_group_size",
+                                          "gate_placement", "gate_norm_eps"}, (a, b))
+            spec_a = common.read_json(os.path.join(CONFIGS, a + ".json"))
+            spec_b = common.read_json(os.path.join(CONFIGS, b + ".json"))
+            self.assertEqual(spec_a["train"], spec_b["train"])
+        self.assertEqual(config_of("egmla_latent_kv16")["gate_placement"], "latent")
+
+    def test_resume_gives_the_uninterrupted_run(self):
+        """A run stopped after a checkpoint and run again ends with the same weights, losses and
+        best/ as one run straight through; a finished run run again does nothing."""
+        vocab = 64
+        spec = {"model": dict(config_of("egmla_kv16"), vocab_size=vocab, hidden_size=32,
+                              intermediate_size=48, qk_nope_head_dim=8, v_head_dim=8,
+                              gate_embedding_dim=8, num_hidden_layers=2, max_position_embeddings=16),
+                "train": dict(train.TRAIN_DEFAULTS, steps=8, batch_size=2, seq_len=16, warmup_steps=2,
+                              eval_every=2, log_every=3)}
+        gen = torch.Generator().manual_seed(5)
+        with tempfile.TemporaryDirectory() as tmp:
+            data = os.path.join(tmp, "data")
+            os.makedirs(data)
+            with open(os.path.join(data, "tokenizer.vocab"), "w") as f:
+                f.writelines("p%d\t0\n" % i for i in range(vocab))
+            with open(os.path.join(data, "tokenizer.model"), "wb") as f:
+                f.write(b"not a real tokenizer")
+            for name, lines in (("train.ids", 20), ("heldout.ids", 3)):
+                with open(os.path.join(data, name), "w") as f:
+                    for _ in range(lines):
+                        f.write(" ".join(str(i) for i in torch.randint(3, vocab, (30,), generator=gen).tolist()) + "\n")
+            config_path = os.path.join(tmp, "tiny.json")
+            with open(config_path, "w") as f:
+                json.dump(spec, f)
+
+            def run(out, *flags):
+                argv = ["train.py", config_path, "--data", data, "--out", os.path.join(tmp, out)] + list(flags)
+                with mock.patch.object(sys, "argv", argv), contextlib.redirect_stdout(io.StringIO()) as text:
+                    train.main()
+                return text.getvalue()
+
+            run("straight")
+            self.assertIn("stopping at step 4", run("resumed", "--stop-after", "3"))
+            self.assertIn("resuming", run("resumed"))
+            self.assertIn("nothing to do", run("resumed"))
+            a = torch.load(os.path.join(tmp, "straight", "last.pt"))
+            b = torch.load(os.path.join(tmp, "resumed", "last.pt"))
+            self.assertEqual(b["step"], 8)
+            for name in a["weights"]:
+                self.assertTrue(torch.equal(a["weights"][name], b["weights"][name]), name)
+            self.assertEqual([e["heldout_loss"] for e in a["log"]["evals"]],
+                             [e["heldout_loss"] for e in b["log"]["evals"]])
+            self.assertEqual([s["train_loss"] for s in a["log"]["steps"]],
+                             [s["train_loss"] for s in b["log"]["steps"]])
+            self.assertEqual(len(b["log"]["evals"]), 4)
+            best = min(a["log"]["evals"], key=lambda e: e["heldout_loss"])
+            self.assertEqual(a["best"]["step"], best["step"])
+            for out in ("straight", "resumed"):
+                with open(os.path.join(tmp, out, "best", checkpoint.SINGLE_NAME), "rb") as f:
+                    if out == "straight":
+                        first = f.read()
+                    else:
+                        self.assertEqual(first, f.read())
+                log = common.read_json(os.path.join(tmp, out, "best", "train_log.json"))
+                self.assertEqual(log["step"], best["step"])
+            with self.assertRaises(SystemExit):  # another schedule in the same --out
+                run("resumed", "--steps", "10")
 
     def test_stream_loss_is_mean_over_windows(self):
         config = golden.variant_config("egmla_up", "f32")

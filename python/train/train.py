@@ -24,8 +24,21 @@ eg_mla gate starts near 1 for every token (gate embeddings 1 + N(0, 0.02^2), gat
 1/d_e + N(0, 0.02^2)), so EG-MLA starts as MLA with a LayerNorm on K/V and learns how each
 token gates them.
 
-Writes to --out: config.json + model.safetensors (--dtype f32 or bf16) + tokenizer.model (the
-data directory's), and train_log.json (the config, the losses, the timings).
+Resumable (issue 21). At every evaluation (each eval_every steps and the last step) it writes to
+--out, in this order:
+  best/         when the held-out loss is the lowest so far: the run's output model, config.json
+                + model.safetensors (--dtype f32 or bf16) + tokenizer.model (the data
+                directory's) + train_log.json (the config, the losses and timings up to that
+                step, "step": the step it is from); written to best.tmp/ and renamed into place;
+  train_log.json  the whole log so far (every held-out loss), also written then renamed;
+  last.pt       the state to resume from: weights, AdamW state, the data generator's state (the
+                position in the stream of random windows), torch's global RNG state, the step,
+                the log, the best loss so far; written to last.pt.tmp, fsynced, renamed.
+The learning rate is a function of the step and the "train" block (no scheduler state); last.pt
+records the model config and the "train" block, and a run resumes only with the same ones.
+Running the same command again continues from last.pt: the steps after it are redone and give
+the same numbers as an uninterrupted run (one thread, fixed seeds). A finished run (last.pt at
+the last step) run again does nothing. --seed, --steps, --eval-every override the config file.
 """
 import argparse
 import json
@@ -87,24 +100,83 @@ def lr_at(step, train):
     return train["lr"] * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def atomic_json(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def write_model_dir(out, name, config, weights, dtype, tokenizer, log):
+    """out/name = config.json + model.safetensors + tokenizer.model + train_log.json, replaced as a
+    whole: written to name.tmp, the old one moved to name.old, the new one renamed in, the old
+    one removed (restore_model_dir puts name.old back if a crash came between the renames)."""
+    final, tmp, old = (os.path.join(out, name + suffix) for suffix in ("", ".tmp", ".old"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    checkpoint.write_checkpoint(tmp, config, {n: t.detach() for n, t in weights.items()}, dtype)
+    shutil.copyfile(tokenizer, os.path.join(tmp, "tokenizer.model"))
+    atomic_json(os.path.join(tmp, "train_log.json"), log)
+    if os.path.exists(final):
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def restore_model_dir(out, name):
+    final, old = os.path.join(out, name), os.path.join(out, name + ".old")
+    if not os.path.exists(final) and os.path.exists(old):
+        os.replace(old, final)
+
+
+def save_state(path, state):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config")
     parser.add_argument("--data", default="build-train/data")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--steps", type=int, help="override train.steps (e.g. to time a few)")
+    parser.add_argument("--steps", type=int, help="override train.steps (the cosine ends at the last step)")
+    parser.add_argument("--seed", type=int, help="override train.seed (weights: seed; windows: seed + 1)")
+    parser.add_argument("--eval-every", type=int, help="override train.eval_every (also the checkpoint period)")
+    parser.add_argument("--log-every", type=int, help="override train.log_every")
+    parser.add_argument("--stop-after", type=int,
+                        help="exit after the first checkpoint at or after this step, as if interrupted")
     parser.add_argument("--dtype", choices=("f32", "bf16"), default="f32")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (at most 2 here; on a busy 2-core machine 1 is faster)")
-    parser.add_argument("--no-save", action="store_true", help="time and log only")
+    parser.add_argument("--no-save", action="store_true", help="time and log only (no checkpoints)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     spec = common.read_json(args.config)
     config = spec["model"]
     train = dict(TRAIN_DEFAULTS, **spec.get("train", {}))
-    if args.steps is not None:
-        train["steps"] = args.steps
+    for key in ("steps", "seed", "eval_every", "log_every"):
+        if getattr(args, key) is not None:
+            train[key] = getattr(args, key)
+    last_path = os.path.join(args.out, "last.pt")
+    state = None
+    if not args.no_save and os.path.exists(last_path):
+        state = torch.load(last_path)
+        for key, mine in (("config", config), ("train", train)):
+            if state[key] != mine:
+                raise SystemExit("%s was written with another %s:\n%s\nnot\n%s\n(use another --out)"
+                                 % (last_path, key, json.dumps(state[key]), json.dumps(mine)))
+        restore_model_dir(args.out, "best")
+        if state["step"] == train["steps"] and os.path.exists(os.path.join(args.out, "best")):
+            print("%s: finished (%d steps, best held-out loss %.4f at step %d); nothing to do"
+                  % (args.out, state["step"], state["best"]["heldout_loss"], state["best"]["step"]),
+                  flush=True)
+            return
     tokenizer = os.path.join(args.data, "tokenizer.model")
     with open(os.path.join(args.data, "tokenizer.vocab")) as f:
         spm_vocab = sum(1 for _ in f)
@@ -130,19 +202,56 @@ def main():
 
     log = {"config_file": args.config, "train": train, "param_counts": counts,
            "tokens": {"train": len(train_stream), "heldout": len(heldout_stream)},
-           "steps": [], "evals": []}
+           "steps": [], "evals": [], "threads": args.threads}
+    train_seconds, train_cpu_seconds, window_loss = 0.0, 0.0, 0.0
+    best = {"step": None, "heldout_loss": math.inf}
+    start_step = 0
+    if state is not None:
+        with torch.no_grad():
+            for name, tensor in weights.items():
+                tensor.copy_(state["weights"][name])
+        optimizer.load_state_dict(state["optimizer"])
+        data_gen.set_state(state["data_gen"])
+        torch.set_rng_state(state["torch_rng"])
+        log = state["log"]
+        log.setdefault("resumed_at", []).append(state["step"])
+        train_seconds, train_cpu_seconds = state["train_seconds"], state["train_cpu_seconds"]
+        window_loss, best, start_step = state["window_loss"], state["best"], state["step"]
+        print("resuming %s from step %d (best held-out loss %.4f at step %s)"
+              % (last_path, start_step, best["heldout_loss"], best["step"]), flush=True)
+    if not args.no_save:
+        os.makedirs(args.out, exist_ok=True)
 
-    def evaluate(step, elapsed):
+    def evaluate(step):
         start = time.time()
         loss, n = common.stream_loss(config, weights, heldout_stream)
         log["evals"].append({"step": step, "heldout_loss": loss, "heldout_ppl": math.exp(loss),
-                             "tokens": n, "train_seconds": elapsed})
-        print("eval step %d: held-out loss %.4f ppl %.2f (%d tokens, %.1fs)"
-              % (step, loss, math.exp(loss), n, time.time() - start), flush=True)
+                             "tokens": n, "train_seconds": train_seconds,
+                             "train_cpu_seconds": train_cpu_seconds})
+        log["train_seconds"] = train_seconds  # wall clock of the training steps (evals excluded)
+        log["train_cpu_seconds"] = train_cpu_seconds  # CPU time of those steps (less load-dependent)
+        improved = loss < best["heldout_loss"]
+        if improved:
+            best.update(step=step, heldout_loss=loss)
+        log["best"] = dict(best)
+        print("eval step %d: held-out loss %.4f ppl %.2f (%d tokens, %.1fs)%s"
+              % (step, loss, math.exp(loss), n, time.time() - start, " best" if improved else ""),
+              flush=True)
+        if args.no_save:
+            return
+        if improved:
+            write_model_dir(args.out, "best", config, weights, args.dtype, tokenizer, dict(log, step=step))
+        atomic_json(os.path.join(args.out, "train_log.json"), log)
+        save_state(last_path, {
+            "step": step, "config": config, "train": train,
+            "weights": {n: t.detach().clone() for n, t in weights.items()},
+            "optimizer": optimizer.state_dict(), "data_gen": data_gen.get_state(),
+            "torch_rng": torch.get_rng_state(), "log": log, "best": best,
+            "train_seconds": train_seconds, "train_cpu_seconds": train_cpu_seconds,
+            "window_loss": window_loss})
 
-    train_seconds, window_loss, window_start = 0.0, 0.0, time.time()
-    train_cpu_seconds = 0.0
-    for step in range(train["steps"]):
+    window_start = time.time()
+    for step in range(start_step, train["steps"]):
         t0 = time.time()
         c0 = time.process_time()
         offsets = torch.randint(0, len(train_stream) - seq - 1, (batch,), generator=data_gen)
@@ -162,7 +271,7 @@ def main():
         done = step + 1
         if done % train["log_every"] == 0 or done == train["steps"]:
             k = (done - 1) % train["log_every"] + 1
-            rate = k / (time.time() - window_start)
+            rate = min(k, done - start_step) / (time.time() - window_start)
             log["steps"].append({"step": done, "train_loss": window_loss / k, "lr": lr_at(step, train),
                                  "grad_norm": grad_norm.item(), "steps_per_s": rate,
                                  "train_seconds": train_seconds,
@@ -171,22 +280,17 @@ def main():
                   % (done, window_loss / k, lr_at(step, train), grad_norm.item(), rate,
                      rate * batch * seq, train_seconds), flush=True)
             window_loss, window_start = 0.0, time.time()
-        if done % train["eval_every"] == 0 and done != train["steps"]:
-            evaluate(done, train_seconds)
+        if done % train["eval_every"] == 0 or done == train["steps"]:
+            evaluate(done)
             window_start = time.time()
-    evaluate(train["steps"], train_seconds)
-    log["train_seconds"] = train_seconds  # wall clock of the training steps (evals excluded)
-    log["train_cpu_seconds"] = train_cpu_seconds  # CPU time of those steps (less load-dependent)
-    log["threads"] = args.threads
+            if args.stop_after is not None and done >= args.stop_after and done != train["steps"]:
+                print("stopping at step %d (--stop-after)" % done, flush=True)
+                return
     if args.no_save:
         return
-    final = {n: t.detach() for n, t in weights.items()}
-    checkpoint.write_checkpoint(args.out, config, final, args.dtype)
-    shutil.copyfile(tokenizer, os.path.join(args.out, "tokenizer.model"))
-    with open(os.path.join(args.out, "train_log.json"), "w") as f:
-        json.dump(log, f, indent=1)
-        f.write("\n")
-    print("wrote %s (%.0f s of training)" % (args.out, train_seconds), flush=True)
+    print("finished %s: %d steps, %.0f s of training; best held-out loss %.4f at step %d (%s)"
+          % (args.out, train["steps"], train_seconds, best["heldout_loss"], best["step"],
+             os.path.join(args.out, "best")), flush=True)
 
 
 if __name__ == "__main__":
