@@ -182,6 +182,23 @@ absl::Status ParseTokenIds(const FieldReader& reader, ModelConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status ParseChatFormat(const FieldReader& reader, ModelConfig& config) {
+  EGMLA_ASSIGN_OR_RETURN(std::optional<std::string> format, reader.OptionalString("chat_format"));
+  if (!format.has_value()) return absl::OkStatus();
+  for (std::string_view name : kChatFormatNames) {
+    if (*format == name) {
+      config.chat_format = *format;
+      return absl::OkStatus();
+    }
+  }
+  std::string names;
+  for (std::string_view name : kChatFormatNames) {
+    names += (names.empty() ? "\"" : ", \"") + std::string(name) + "\"";
+  }
+  return FieldError("chat_format",
+                    absl::StrCat("must be one of ", names, ", got \"", *format, "\""));
+}
+
 absl::StatusOr<ModelConfig> ParseRoot(const Json& root) {
   if (!root.is_object()) {
     return absl::InvalidArgumentError(
@@ -246,6 +263,7 @@ absl::StatusOr<ModelConfig> ParseRoot(const Json& root) {
   EGMLA_ASSIGN_OR_RETURN(config.tie_word_embeddings,
                          reader.OptionalBool("tie_word_embeddings", false));
   EGMLA_RETURN_IF_ERROR(ParseTokenIds(reader, config));
+  EGMLA_RETURN_IF_ERROR(ParseChatFormat(reader, config));
   return config;
 }
 

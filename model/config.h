@@ -41,6 +41,9 @@ struct ModelConfig {
   bool tie_word_embeddings = false;
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;
+  // The built-in chat format of /v1/chat/completions (one of kChatFormatNames); empty: none, and
+  // chat requests are refused. Built in because there is no C++ Jinja engine to run a template.
+  std::string chat_format;
 
   bool is_latent() const { return attention_type != AttentionType::kMha; }
   bool is_eg_mla() const { return attention_type == AttentionType::kEgMla; }
@@ -62,6 +65,9 @@ struct ModelConfig {
   // not, as vLLM's add_special_tokens does).
   std::optional<int32_t> text_prefix_token_id() const;
 };
+
+// The values `chat_format` may take.
+inline constexpr std::string_view kChatFormatNames[] = {"chatml", "llama-3"};
 
 // Parses and validates config.json text. Errors name the offending field.
 absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text);

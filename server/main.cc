@@ -27,6 +27,9 @@ ABSL_FLAG(std::string, model, EGMLA_DEFAULT_MODEL_DIR, "checkpoint directory");
 ABSL_FLAG(std::string, host, "0.0.0.0", "address to listen on");
 ABSL_FLAG(int32_t, port, 50051, "gRPC port (0 = any free port)");
 ABSL_FLAG(int32_t, metrics_port, 8002, "Prometheus /metrics port (0 = any free port, -1 = off)");
+ABSL_FLAG(int32_t, http_port, 8000,
+          "OpenAI-compatible HTTP API port (/v1/completions, /v1/chat/completions, /v1/models, "
+          "/health); 0 = off");
 ABSL_FLAG(std::string, metrics_host, "", "address the metrics port listens on (default: --host)");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda");
 ABSL_FLAG(std::string, dtype, "auto", "compute dtype: auto | f32 | bf16 | f16 (auto = f32 on CPU)");
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
       .port = absl::GetFlag(FLAGS_port),
       .metrics_port = absl::GetFlag(FLAGS_metrics_port),
       .metrics_host = absl::GetFlag(FLAGS_metrics_host),
+      .http_port = absl::GetFlag(FLAGS_http_port),
       .device = absl::GetFlag(FLAGS_device),
       .dtype = absl::GetFlag(FLAGS_dtype),
       .kv_cache_dtype = absl::GetFlag(FLAGS_kv_cache_dtype),

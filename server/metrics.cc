@@ -188,6 +188,13 @@ Metrics::Metrics(std::function<MetricsSnapshot()> snapshot, const MetricsInfo& i
     finished_[static_cast<size_t>(reason)] =
         &finished.Add({{"finish_reason", FinishReasonName(reason)}});
   }
+  http_requests_family_ =
+      &prometheus::BuildCounter()
+           .Name("egmla_http_requests_total")
+           .Help(
+               "Requests of the OpenAI-compatible HTTP API, by endpoint and HTTP status (499: "
+               "the client left before the answer)")
+           .Register(*registry_);
   rejected_family_ = &prometheus::BuildCounter()
                           .Name("egmla_requests_rejected_total")
                           .Help(
@@ -239,6 +246,12 @@ void Metrics::OnFinished(FinishReason reason, double total_seconds) {
   if (index >= finished_.size() || finished_[index] == nullptr) return;
   finished_[index]->Increment();
   if (CleanSeconds(total_seconds)) e2e_request_latency_->Observe(total_seconds);
+}
+
+void Metrics::OnHttpRequest(const std::string& endpoint, int status) {
+  // Family::Add is locked and returns the existing series after the first time.
+  http_requests_family_->Add({{"endpoint", endpoint}, {"status", std::to_string(status)}})
+      .Increment();
 }
 
 void Metrics::OnRejected(absl::StatusCode code) {

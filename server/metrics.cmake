@@ -2,10 +2,11 @@
 # server/CMakeLists.txt.
 find_package(Boost 1.74 REQUIRED)
 find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)  # HTTPS (--tls-cert) on the OpenAI-compatible API
 
 egmla_library(egmla_http
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/http/http_server.cc
-  DEPS Boost::headers Threads::Threads absl::status absl::statusor absl::strings absl::time)
+  DEPS Boost::headers OpenSSL::SSL OpenSSL::Crypto Threads::Threads absl::status absl::statusor absl::strings absl::time)
 
 egmla_library(egmla_metrics
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/metrics.cc ${CMAKE_CURRENT_SOURCE_DIR}/metrics_endpoint.cc
@@ -13,4 +14,5 @@ egmla_library(egmla_metrics
 
 egmla_test(metrics_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/metrics_test.cc
            ${CMAKE_CURRENT_SOURCE_DIR}/metrics_endpoint_test.cc
-           ${CMAKE_CURRENT_SOURCE_DIR}/http/http_server_test.cc DEPS egmla_metrics)
+           ${CMAKE_CURRENT_SOURCE_DIR}/http/http_server_test.cc
+           ${CMAKE_CURRENT_SOURCE_DIR}/http/http_streaming_test.cc DEPS egmla_metrics)

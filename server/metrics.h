@@ -82,6 +82,10 @@ class Metrics : public EngineObserver {
   // A call refused with `code` before reaching the engine. absl::StatusCode::kOk is ignored.
   void OnRejected(absl::StatusCode code);
 
+  // An HTTP request of the OpenAI-compatible API answered (egmla_http_requests_total);
+  // `endpoint` is a route or "other", bounded by the caller.
+  void OnHttpRequest(const std::string& endpoint, int status);
+
   // Refreshes from the snapshot and returns the text exposition format (what /metrics serves).
   std::string Render();
 
@@ -114,6 +118,7 @@ class Metrics : public EngineObserver {
   // Event counters.
   std::array<prometheus::Counter*, 6> finished_{};  // indexed by FinishReason
   prometheus::Family<prometheus::Counter>* rejected_family_ = nullptr;
+  prometheus::Family<prometheus::Counter>* http_requests_family_ = nullptr;
   std::array<prometheus::Counter*, 17> rejected_{};  // indexed by absl::StatusCode; pre-created
 
   // Histograms.

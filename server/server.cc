@@ -279,6 +279,38 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
           grpc::AddInsecureChannelFromFd(grpc_server, fd);
         });
   }
+  if (o.http_port > 0) {
+    HttpServerOptions http{.host = o.host,
+                           .port = o.http_port,
+                           .num_threads = 2,
+                           .max_body_bytes = OpenAiApi::MaxBodyBytes(limits)};
+    if (!o.tls_cert.empty()) {
+      EGMLA_ASSIGN_OR_RETURN(http.tls_cert_pem, ReadFlagFile("tls-cert", o.tls_cert));
+      EGMLA_ASSIGN_OR_RETURN(http.tls_key_pem, ReadFlagFile("tls-key", o.tls_key));
+    }
+    std::optional<ChatFormat> chat_format;
+    if (!config.chat_format.empty()) {
+      EGMLA_ASSIGN_OR_RETURN(chat_format, FindChatFormat(config.chat_format));
+    }
+    server->openai_ = std::make_unique<OpenAiApi>(
+        server->context_.get(),
+        OpenAiApiOptions{
+            .model_name = server->context_->model_info().model_name(),
+            .chat_format = chat_format,
+            .healthy = [raw] { return !raw->failed_.load(); },
+            .observer = [metrics](const std::string& endpoint,
+                                  int status) { metrics->OnHttpRequest(endpoint, status); }});
+    absl::StatusOr<std::unique_ptr<HttpServer>> api = HttpServer::Start(
+        http, [api = server->openai_.get()](const HttpRequest& request,
+                                            std::shared_ptr<HttpResponder> responder) {
+          api->Handle(request, std::move(responder));
+        });
+    if (!api.ok()) {
+      return absl::Status(api.status().code(),
+                          absl::StrCat("--http-port: ", api.status().message()));
+    }
+    server->openai_http_ = *std::move(api);
+  }
   server->grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, true);
   if (o.engine_stall_timeout > absl::ZeroDuration()) {
     server->liveness_ = std::make_unique<LivenessWatch>(
@@ -289,11 +321,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         });
   }
   spdlog::info(
-      "serving {} ({}, {} layers) on {} {}:{}, metrics on port {}; KV cache: {} blocks of {} "
-      "tokens, {} bytes per token{}",
+      "serving {} ({}, {} layers) on {} {}:{}, metrics on port {}, OpenAI-compatible HTTP API "
+      "{}; KV cache: {} blocks of {} tokens, {} bytes per token{}",
       o.model_dir, AttentionTypeName(config.attention_type), config.num_hidden_layers,
-      device.device, o.host, server->port_, server->metrics_port(), scheduler.num_blocks,
-      scheduler.block_size, spec.bytes_per_token(),
+      device.device, o.host, server->port_, server->metrics_port(),
+      server->openai_http_ ? absl::StrCat("on port ", server->http_port()) : "off",
+      scheduler.num_blocks, scheduler.block_size, spec.bytes_per_token(),
       !config.is_eg_mla()             ? ""
       : gate_mode == GateMode::kTable ? "; gate mode table"
                                       : "; gate mode onthefly");
@@ -301,14 +334,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 }
 
 Server::~Server() {
-  // First, as the metrics snapshot reads the engine and the service context.
+  // First, as the metrics snapshot and the OpenAI API read the engine and the service context.
+  if (openai_http_) openai_http_->Stop();
   if (metrics_http_) metrics_http_->Stop();
   liveness_.reset();
   if (listener_) listener_->Close();
   if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
+  // Before the service context: the requests the engine still holds end now (aborted), and the
+  // OpenAI API's ones release their ids in the context as they do.
+  engine_.reset();
 }
 
 int Server::metrics_port() const { return metrics_http_ ? metrics_http_->port() : -1; }
+
+int Server::http_port() const { return openai_http_ ? openai_http_->port() : 0; }
 
 void Server::Drain() {
   const absl::Time start = absl::Now();
@@ -319,8 +358,10 @@ void Server::Drain() {
   gate.BeginDrain();
   grpc_server_->GetHealthCheckService()->SetServingStatus(kReadinessService, false);
   // 2. No new connection: a load balancer's connect is refused and goes to another replica.
-  //    What the kernel already accepted is handed to gRPC, not reset.
+  //    What the kernel already accepted is handed to gRPC, not reset. The HTTP API's listener
+  //    closes too; its open connections are answered 503 with `Connection: close`.
   if (listener_) listener_->Close();
+  if (openai_http_) openai_http_->CloseListener();
   // 3. The calls those connections carry arrive and are served (nginx cannot retry a call it
   //    has sent, so refusing them would fail them).
   const int silent = gate.WaitForFirstCalls(kFirstCallWait);
@@ -361,6 +402,19 @@ void Server::Drain() {
   grpc_server_->Shutdown(deadline + std::chrono::seconds(10));
   shut_down.Notify();
   aborter.join();
+  // 7. The HTTP API's requests are no gRPC calls: they too get until the deadline, then end
+  //    aborted.
+  const auto http_wait = [this](std::chrono::system_clock::time_point until) {
+    while (context_->num_in_flight() > 0 && std::chrono::system_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  http_wait(deadline);
+  if (context_->num_in_flight() > 0) {
+    spdlog::warn("drain timeout: aborting {} HTTP request(s)", context_->num_in_flight());
+    context_->AbortAllInFlight();
+    http_wait(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
   spdlog::info("drained");
 }
 

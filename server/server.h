@@ -15,6 +15,7 @@
 #include "server/listener.h"
 #include "server/liveness_watch.h"
 #include "server/metrics.h"
+#include "server/openai/openai_api.h"
 #include "server/server_options.h"
 #include "server/service_context.h"
 #include "tokenizer/tokenizer.h"
@@ -40,6 +41,8 @@ class Server {
 
   int port() const { return port_; }
   int metrics_port() const;
+  // The OpenAI-compatible API's port; 0 when --http-port is 0 (off).
+  int http_port() const;
   // True once the model runner failed for good (a sticky CUDA error): health went NOT_SERVING,
   // every request failed with INTERNAL, and the server raised SIGTERM so that main drains and
   // exits non-zero for the orchestrator to restart the replica.
@@ -59,6 +62,8 @@ class Server {
   std::unique_ptr<Listener> listener_;        // null with TLS: gRPC listens itself
   std::unique_ptr<LivenessWatch> liveness_;   // null with --engine-stall-timeout 0
   std::unique_ptr<HttpServer> metrics_http_;  // null with --metrics-port -1
+  std::unique_ptr<OpenAiApi> openai_;
+  std::unique_ptr<HttpServer> openai_http_;  // null with --http-port 0
   int port_ = 0;
   std::atomic<bool> failed_{false};
 };

@@ -28,6 +28,12 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.port != 0 && o.port == o.metrics_port) {
     return Bad("metrics-port", "must differ from --port");
   }
+  if (o.http_port < 0 || o.http_port > 65535) {
+    return Bad("http-port", absl::StrCat("not a port (0 = off): ", o.http_port));
+  }
+  if (o.http_port != 0 && (o.http_port == o.port || o.http_port == o.metrics_port)) {
+    return Bad("http-port", "must differ from --port and --metrics-port");
+  }
   // Which devices and dtypes serve is the executor's business (runner/make_executor.h: --device
   // is checked there alone); here only the dtypes' spelling.
   if (!OneOf(o.dtype, {"auto", "f32", "bf16", "f16"})) {

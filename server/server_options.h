@@ -16,6 +16,7 @@ struct ServerOptions {
   int32_t port = 50051;         // 0 = any free port (tests)
   int32_t metrics_port = 8002;  // 0 = any free port; -1 = no metrics listener
   std::string metrics_host;     // empty = `host`
+  int32_t http_port = 8000;     // the OpenAI-compatible API; 0 = off
   std::string device = "auto";  // auto | cpu | cuda
   std::string dtype = "auto";   // auto | f32 | bf16 | f16
   std::string kv_cache_dtype = "auto";

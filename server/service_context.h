@@ -36,6 +36,8 @@ class ServiceContext {
   // UNAUTHENTICATED unless no key is configured or the call carries
   // `authorization: Bearer <key>`.
   absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
+  // The same for an HTTP request's Authorization header (null: not sent).
+  absl::Status AuthenticateHeader(const std::string* authorization) const;
 
   // Draining (GetLoad.draining, egmla_draining): from the SIGTERM on. Which calls are still
   // served is the gate's to say.

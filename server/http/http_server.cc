@@ -2,126 +2,36 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <optional>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/host_name.h"
-#include "server/http/asio.h"
+#include "server/http/http_connection.h"
 
 namespace egmla {
 namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using http_internal::Connection;
+using http_internal::ServerState;
 
-std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      absl::ToChronoNanoseconds(d));
+// The TLS context of HTTPS: the certificate chain and key, TLS 1.2 or later.
+absl::StatusOr<asio::ssl::context> MakeTlsContext(const HttpServerOptions& o) {
+  asio::ssl::context tls(asio::ssl::context::tls_server);
+  tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                  asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                  asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  beast::error_code ec;
+  tls.use_certificate_chain(asio::buffer(o.tls_cert_pem), ec);
+  if (ec) return absl::InvalidArgumentError("TLS certificate: " + ec.message());
+  tls.use_private_key(asio::buffer(o.tls_key_pem), asio::ssl::context::pem, ec);
+  if (ec) return absl::InvalidArgumentError("TLS key: " + ec.message());
+  return tls;
 }
-
-// Boost 1.74's string_view is boost::string_view, not std::string_view.
-std::string ToString(beast::string_view text) { return std::string(text.data(), text.size()); }
-
-std::string ReasonlessBody(int status) {
-  return absl::StrCat(status, " ",
-                      ToString(http::obsolete_reason(static_cast<http::status>(status))), "\n");
-}
-
-// What the connections share with the server; outlives every connection.
-struct ServerState {
-  HttpServerOptions options;
-  HttpHandler handler;
-  std::atomic<int64_t> num_connections{0};
-};
-
-// One client connection: read a request, answer it, repeat while the client keeps it alive.
-// Owned by the handlers of its pending operation (shared_from_this), so it lives exactly as
-// long as it has I/O in flight.
-class Connection : public std::enable_shared_from_this<Connection> {
- public:
-  Connection(tcp::socket socket, ServerState* state) : stream_(std::move(socket)), state_(state) {
-    state_->num_connections.fetch_add(1);
-  }
-  ~Connection() { state_->num_connections.fetch_sub(1); }
-
-  void ReadRequest() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<uint32_t>(state_->options.max_header_bytes));
-    parser_->body_limit(state_->options.max_body_bytes);
-    stream_.expires_after(ToChrono(state_->options.request_timeout));
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Connection::OnRead, shared_from_this()));
-  }
-
- private:
-  void OnRead(beast::error_code ec, size_t /*bytes*/) {
-    if (ec == http::error::header_limit) return Refuse(431);
-    if (ec == http::error::body_limit) return Refuse(413);
-    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
-        ec != http::error::end_of_stream && ec != http::error::partial_message) {
-      return Refuse(400);  // not HTTP: say so once, then close
-    }
-    if (ec) return Close();  // closed, reset, timed out, or stopped
-
-    const auto& message = parser_->get();
-    HttpRequest request;
-    request.method = ToString(message.method_string());
-    request.target = ToString(message.target());
-    for (const auto& field : message) {
-      request.headers.emplace_back(absl::AsciiStrToLower(ToString(field.name_string())),
-                                   ToString(field.value()));
-    }
-    request.body = message.body();
-    HttpResponse response;
-    try {
-      response = state_->handler(request);
-    } catch (...) {
-      response = {.status = 500, .body = ReasonlessBody(500)};
-    }
-    Write(std::move(response), message.method() == http::verb::head, message.keep_alive(),
-          message.version());
-  }
-
-  // Answers a request that could not be read, then closes.
-  void Refuse(int status) {
-    Write({.status = status, .body = ReasonlessBody(status)}, /*head=*/false, /*keep_alive=*/false,
-          11);
-  }
-
-  void Write(HttpResponse response, bool head, bool keep_alive, unsigned version) {
-    auto message = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(response.status), version);
-    message->set(http::field::server, "egmla-serve");
-    message->set(http::field::content_type, response.content_type);
-    for (const auto& [name, value] : response.headers) message->set(name, value);
-    const size_t size = response.body.size();
-    if (!head) message->body() = std::move(response.body);
-    message->content_length(size);
-    message->keep_alive(keep_alive);
-    stream_.expires_after(ToChrono(state_->options.write_timeout));
-    http::async_write(
-        stream_, *message,
-        [self = shared_from_this(), message, keep_alive](beast::error_code ec, size_t) {
-          if (ec || !keep_alive) return self->Close();
-          self->ReadRequest();
-        });
-  }
-
-  void Close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
-  }
-
-  beast::tcp_stream stream_;
-  ServerState* const state_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-};
 
 }  // namespace
 
@@ -129,11 +39,21 @@ std::string HttpRequest::path() const { return target.substr(0, target.find('?')
 
 class HttpServer::Impl {
  public:
-  explicit Impl(const HttpServerOptions& options, HttpHandler handler)
+  explicit Impl(const HttpServerOptions& options, HttpAsyncHandler handler)
       : io_(std::make_unique<asio::io_context>(options.num_threads)) {
     retry_timer_.emplace(*io_);
     state_.options = options;
     state_.handler = std::move(handler);
+  }
+
+  absl::Status SetUpTls() {
+    if (state_.options.tls_cert_pem.empty() && state_.options.tls_key_pem.empty()) {
+      return absl::OkStatus();
+    }
+    absl::StatusOr<asio::ssl::context> tls = MakeTlsContext(state_.options);
+    if (!tls.ok()) return tls.status();
+    state_.tls.emplace(*std::move(tls));
+    return absl::OkStatus();
   }
   ~Impl() { Stop(); }
 
@@ -158,7 +78,7 @@ class HttpServer::Impl {
       for (const auto& entry : results) candidates.push_back(entry.endpoint());
     }
     for (const tcp::endpoint& endpoint : candidates) {
-      acceptor_.emplace(*io_);
+      acceptor_.emplace(asio::make_strand(*io_));
       if (TryListen(endpoint, ec)) return absl::OkStatus();
       acceptor_.reset();
     }
@@ -177,6 +97,11 @@ class HttpServer::Impl {
   void Stop() {
     if (stopped_.exchange(true)) return;
     if (io_ == nullptr) return;
+    {
+      // No responder reaches the I/O threads from here on.
+      std::unique_lock<std::shared_mutex> lock(state_.stop_gate->mu);
+      state_.stop_gate->stopped = true;
+    }
     io_->stop();
     for (std::thread& t : threads_) t.join();
     threads_.clear();
@@ -185,6 +110,27 @@ class HttpServer::Impl {
     // Destroys the handlers still queued, and with them the connections they own, while the
     // state they point at is alive.
     io_.reset();
+  }
+
+  void CloseListener() {
+    if (stopped_.load() || !acceptor_) return;
+    auto closed = std::make_shared<std::promise<void>>();
+    std::future<void> done = closed->get_future();
+    // On the acceptor's strand, as its accept handler runs there.
+    asio::post(acceptor_->get_executor(), [this, closed] {
+      // What the kernel accepted already is served, not reset: a load balancer that connected
+      // has sent, or is sending, its request.
+      beast::error_code ec;
+      acceptor_->non_blocking(true, ec);
+      while (!ec) {
+        tcp::socket socket(asio::make_strand(*io_));
+        acceptor_->accept(socket, ec);
+        if (!ec) Serve(std::move(socket));
+      }
+      acceptor_->close(ec);
+      closed->set_value();
+    });
+    done.wait_for(std::chrono::seconds(5));
   }
 
   int port() const { return port_; }
@@ -204,26 +150,37 @@ class HttpServer::Impl {
     return !ec;
   }
 
+  void Serve(tcp::socket socket) {
+    if (state_.num_connections.load() >= state_.options.max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);  // over the limit: refused at once rather than queued
+    } else if (state_.tls) {
+      using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+      std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *state_.tls), &state_)
+          ->Start();
+    } else {
+      std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), &state_)
+          ->Start();
+    }
+  }
+
   void Accept() {
-    acceptor_->async_accept(
-        asio::make_strand(*io_), [this](beast::error_code ec, tcp::socket socket) {
-          if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-          if (ec) {
-            // Out of descriptors or memory: retry shortly instead of spinning on the error.
-            retry_timer_->expires_after(std::chrono::milliseconds(50));
-            retry_timer_->async_wait([this](beast::error_code wait_ec) {
-              if (!wait_ec) Accept();
-            });
-            return;
-          }
-          if (state_.num_connections.load() >= state_.options.max_connections) {
-            beast::error_code ignored;
-            socket.close(ignored);  // over the limit: refused at once rather than queued
-          } else {
-            std::make_shared<Connection>(std::move(socket), &state_)->ReadRequest();
-          }
-          Accept();
-        });
+    acceptor_->async_accept(asio::make_strand(*io_),
+                            [this](beast::error_code ec, tcp::socket socket) {
+                              if (ec == asio::error::operation_aborted || !acceptor_->is_open())
+                                return;
+                              if (ec) {
+                                // Out of descriptors or memory: retry shortly instead of spinning
+                                // on the error.
+                                retry_timer_->expires_after(std::chrono::milliseconds(50));
+                                retry_timer_->async_wait([this](beast::error_code wait_ec) {
+                                  if (!wait_ec) Accept();
+                                });
+                                return;
+                              }
+                              Serve(std::move(socket));
+                              Accept();
+                            });
   }
 
   ServerState state_;
@@ -237,6 +194,15 @@ class HttpServer::Impl {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                               HttpHandler handler) {
+  if (!handler) return Start(options, HttpAsyncHandler());
+  return Start(options, [handler = std::move(handler)](const HttpRequest& request,
+                                                       std::shared_ptr<HttpResponder> responder) {
+    responder->Respond(handler(request));
+  });
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
+                                                              HttpAsyncHandler handler) {
   if (options.port < 0 || options.port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("port ", options.port, " is not in [0, 65535]"));
   }
@@ -244,6 +210,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
     return absl::InvalidArgumentError("HttpServer needs a handler, a thread and a connection");
   }
   auto impl = std::make_unique<Impl>(options, std::move(handler));
+  if (absl::Status st = impl->SetUpTls(); !st.ok()) return st;
   if (absl::Status st = impl->Listen(); !st.ok()) return st;
   impl->Run();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
@@ -254,6 +221,8 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Stop() { impl_->Stop(); }
+
+void HttpServer::CloseListener() { impl_->CloseListener(); }
 
 int HttpServer::port() const { return impl_->port(); }
 

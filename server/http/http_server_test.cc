@@ -206,7 +206,8 @@ TEST(HttpServerTest, BadHostsAndPortsAreErrors) {
   ASSERT_FALSE(bad_host.ok());
   EXPECT_THAT(bad_host.status().message(), HasSubstr("not-an-address.invalid"));
   EXPECT_FALSE(HttpServer::Start({.host = "127.0.0.1", .port = 70000}, Echo).ok());
-  EXPECT_FALSE(HttpServer::Start({.host = "127.0.0.1"}, nullptr).ok());
+  EXPECT_FALSE(HttpServer::Start({.host = "127.0.0.1"}, HttpHandler()).ok());
+  EXPECT_FALSE(HttpServer::Start({.host = "127.0.0.1"}, HttpAsyncHandler()).ok());
 }
 
 TEST(HttpServerTest, AWildcardHostTakesIpv4) {

@@ -156,7 +156,7 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
 
 
 class Server:
-    """One egmla-server process on 127.0.0.1 with free gRPC and metrics ports.
+    """One egmla-server process on 127.0.0.1 with free gRPC, metrics and HTTP (OpenAI API) ports.
 
     Use as a context manager, or call start() and register stop() with addCleanup: the process
     is always killed at the end, also when a test fails.
@@ -168,28 +168,32 @@ class Server:
         self.root_cert = root_cert  # PEM bytes: the server uses TLS
         self.api_key = api_key      # sent by the helper's own calls (health needs none)
         self.proc = None
-        self.port = self.metrics_port = None
+        self.port = self.metrics_port = self.http_port = None
         self._channels = []
         self._log = None
 
     # Lifecycle.
     def start(self, ready_timeout=60):
         for attempt in range(3):  # a port picked free may be taken before the server binds it
-            self.port = self.metrics_port = free_port()
+            self.port = free_port()
+            self.metrics_port = self.http_port = self.port
             while self.metrics_port == self.port:
                 self.metrics_port = free_port()
+            while self.http_port in (self.port, self.metrics_port):
+                self.http_port = free_port()
             self._log = tempfile.NamedTemporaryFile(prefix="egmla-server-", suffix=".log",
                                                     delete=False)
             cmd = [FLAGS.server_bin, "--model", self.model, "--host", "127.0.0.1",
                    "--port", str(self.port), "--metrics-port", str(self.metrics_port),
-                   *self.flags]
+                   "--http-port", str(self.http_port), *self.flags]
             self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
             if self._wait_ready(ready_timeout):
                 return self
             log = self.log()
             if self.proc.poll() is None or attempt == 2 or not (
-                    str(self.port) in log or str(self.metrics_port) in log):
+                    str(self.port) in log or str(self.metrics_port) in log or
+                    str(self.http_port) in log):
                 break
             self._remove_log()
         log = self.log()
@@ -257,6 +261,11 @@ class Server:
     @property
     def address(self):
         return "127.0.0.1:%d" % self.port
+
+    @property
+    def http_base(self):
+        """The OpenAI-compatible API's base URL (http://127.0.0.1:PORT/v1)."""
+        return "http://127.0.0.1:%d/v1" % self.http_port
 
     def channel(self, secure=None, options=None):
         """A new channel; TLS when the server has a cert (or `secure` says so)."""
