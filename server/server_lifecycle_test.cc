@@ -41,6 +41,7 @@ class ServerLifecycleTest : public ::testing::Test {
             .host = "127.0.0.1",
             .port = 0,
             .metrics_port = metrics_port,
+            .http_port = 0,  // off: parallel tests would share a fixed port
             .num_kv_blocks = 32,
             .block_size = 16,
             .drain_timeout = absl::Seconds(1)};

@@ -151,10 +151,14 @@ absl::Status ReadCommon(const Fields& f, const char* max_tokens_field, OpenAiReq
                          f.Integer("priority", INT32_MIN, INT32_MAX));
   if (priority) out.generate.set_priority(static_cast<int32_t>(*priority));
 
-  EGMLA_ASSIGN_OR_RETURN(std::optional<int64_t> n, f.Integer("n", 1, 1));
-  (void)n;
-  EGMLA_ASSIGN_OR_RETURN(std::optional<int64_t> best_of, f.Integer("best_of", 1, 1));
-  (void)best_of;
+  // One choice per request (DESIGN §4: n > 1 is planned, not there yet).
+  for (const char* name : {"n", "best_of"}) {
+    EGMLA_ASSIGN_OR_RETURN(std::optional<int64_t> count, f.Integer(name, 1, INT32_MAX));
+    if (count && *count != 1) {
+      return Invalid(name,
+                     absl::StrCat("only 1 is supported (one choice per request), got ", *count));
+    }
+  }
   if (const Json* v = f.Find("logit_bias"); v != nullptr && !v->empty()) {
     return Invalid("logit_bias", "not supported by this server");
   }

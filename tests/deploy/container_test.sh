@@ -226,15 +226,16 @@ echo "config: user 10001:10001, ports 50051 8002, HEALTHCHECK ${healthcheck[*]}"
 ctr=$(buildah from "$image")
 uid=$(buildah run --isolation chroot "$ctr" -- id -u)
 [ "$uid" = 10001 ] || fail "the image runs as uid $uid, want 10001"
-read -r port metrics_port < <(python3 -c '
+read -r port metrics_port http_port < <(python3 -c '
 import socket
-s = [socket.socket() for _ in range(2)]
+s = [socket.socket() for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 # The ENTRYPOINT as the image has it, on this test's ports. --host 127.0.0.1 last (absl takes the
 # last occurrence): chroot isolation shares the host's network, keep the test on loopback.
 buildah run --isolation chroot "$ctr" -- "${entrypoint[@]}" --port "$port" \
-  --metrics-port "$metrics_port" --host 127.0.0.1 --drain-timeout 5s < /dev/null \
+  --metrics-port "$metrics_port" --http-port "$http_port" --host 127.0.0.1 --drain-timeout 5s \
+  < /dev/null \
   > "$tmp/server.log" 2>&1 &
 server_pid=$!
 
@@ -267,6 +268,16 @@ text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeo
 line = [l for l in text.splitlines() if l.startswith("egmla_generation_tokens_total ")]
 assert line and float(line[0].split()[1]) == 4, line
 print("metrics: " + line[0])
+EOF
+# The OpenAI-compatible API (issue 19) from the host, as a load balancer would reach it.
+python3 - "$http_port" << 'EOF' || fail "OpenAI-compatible API"
+import json, sys, urllib.request
+base = "http://127.0.0.1:%s" % sys.argv[1]
+assert urllib.request.urlopen(base + "/health", timeout=5).status == 200
+body = json.dumps({"prompt": [1, 2, 3], "max_tokens": 2}).encode()
+reply = json.load(urllib.request.urlopen(base + "/v1/completions", body, timeout=30))
+assert reply["usage"]["completion_tokens"] == 2, reply
+print("openai: " + json.dumps(reply["usage"]))
 EOF
 # The SentencePiece backend the programs dlopen from /opt/egmla/lib, where it was built.
 sp_model="$repo/tests/data/tokenizers/tiny_sp.model"

@@ -89,7 +89,7 @@ class DockerfileTest(unittest.TestCase):
     def test_runtime_stage_user_ports_healthcheck_entrypoint(self):
         runtime = stages(DOCKERFILE)["runtime"]
         self.assertIn("USER 10001:10001", runtime)
-        self.assertIn("EXPOSE 50051 8002", runtime)
+        self.assertIn("EXPOSE 50051 8000 8002", runtime)
         self.assertIn('ENTRYPOINT ["egmla-server", "--model", "/opt/egmla/models/default", '
                       '"--host", "0.0.0.0"]', runtime)
         health = [i for i in runtime if i.startswith("HEALTHCHECK")]
@@ -159,7 +159,8 @@ class KubernetesTest(unittest.TestCase):
         deployment, c = self.container()
         self.assertEqual(c["resources"]["limits"]["nvidia.com/gpu"], 1)
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-        self.assertEqual(ports, {"grpc": 50051, "metrics": 8002})
+        self.assertEqual(ports, {"grpc": 50051, "metrics": 8002, "http": 8000})
+        self.assertIn("--http-port=8000", c["args"])
         self.assertIn("--port=50051", c["args"])
         self.assertIn("--metrics-port=8002", c["args"])
         pod = deployment["spec"]["template"]
@@ -176,7 +177,8 @@ class KubernetesTest(unittest.TestCase):
         services = {s["metadata"]["name"]: s for s in self.docs["Service"]}
         main = services["egmla-serve"]["spec"]["ports"]
         self.assertEqual({(p["name"], p["port"], p["targetPort"]) for p in main},
-                         {("grpc", 50051, "grpc"), ("metrics", 8002, "metrics")})
+                         {("grpc", 50051, "grpc"), ("metrics", 8002, "metrics"),
+                          ("http", 8000, "http")})
         self.assertEqual(services["egmla-serve-headless"]["spec"]["clusterIP"], "None")
 
     def test_hpa_scales_the_deployment_on_queue_depth(self):

@@ -74,7 +74,7 @@ class Replica:
         env = dict(os.environ, OMP_NUM_THREADS="1")
         self.proc = subprocess.Popen(
             [FLAGS.server_bin, "--model", model, "--host", "127.0.0.1", "--port", str(self.port),
-             "--metrics-port", str(self.metrics_port), "--drain-timeout",
+             "--metrics-port", str(self.metrics_port), "--http-port", "0", "--drain-timeout",
              "%ds" % DRAIN_TIMEOUT_S], stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, env=env)
         self.address = "127.0.0.1:%d" % self.port
