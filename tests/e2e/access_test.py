@@ -167,6 +167,19 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(len(result.tokens), 3)
         self.assertEqual(stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10).vocab_size, 512)
 
+    def test_the_openai_api_is_https_too(self):
+        import ssl
+        import urllib.request
+        context = ssl.create_default_context(cafile=self.cert_path)
+        url = "https://localhost:%d/v1/completions" % self.server.http_port
+        body = json.dumps({"prompt": [1, 2, 3], "max_tokens": 3, "temperature": 0}).encode()
+        with urllib.request.urlopen(url, body, timeout=30, context=context) as reply:
+            self.assertEqual(json.load(reply)["usage"]["completion_tokens"], 3)
+        # Plain HTTP on the HTTPS port gets nowhere.
+        with self.assertRaises(Exception):
+            urllib.request.urlopen("http://127.0.0.1:%d/health" % self.server.http_port,
+                                   timeout=5)
+
     def test_an_insecure_client_fails(self):
         stub = self.server.stub(self.server.channel(secure=False))
         with self.assertRaises(grpc.RpcError) as caught:

@@ -146,7 +146,8 @@ class MetricsPortTest(harness.ModelTestCase):
         def low_soft_limit():  # as a shell's default of 1024 would be
             resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
         proc = subprocess.Popen([harness.FLAGS.server_bin, "--model", self.model, "--host",
-                                 "127.0.0.1", "--port", "0", "--metrics-port", "-1"],
+                                 "127.0.0.1", "--port", "0", "--metrics-port", "-1",
+                                 "--http-port", "0"],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 preexec_fn=low_soft_limit)
         try:
@@ -279,7 +280,8 @@ class StartupTest(harness.ModelTestCase):
 
     def run_server(self, model, *flags, timeout=20):
         proc = subprocess.run([harness.FLAGS.server_bin, "--model", model, "--host", "127.0.0.1",
-                               "--port", "0", "--metrics-port", "-1", *map(str, flags)],
+                               "--port", "0", "--metrics-port", "-1", "--http-port", "0",
+                               *map(str, flags)],
                               capture_output=True, text=True, timeout=timeout)
         return proc.returncode, proc.stderr + proc.stdout
 

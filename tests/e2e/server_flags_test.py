@@ -13,7 +13,7 @@ class ServerFlagsTest(harness.ModelTestCase):
         """Runs egmla-server expecting it to exit by itself; returns (exit status, output)."""
         args = [harness.FLAGS.server_bin, "--model", self.model, "--host", "127.0.0.1",
                 "--port", str(port or harness.free_port()),
-                "--metrics-port", str(harness.free_port()), *map(str, flags)]
+                "--metrics-port", str(harness.free_port()), "--http-port", "0", *map(str, flags)]
         try:
             proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
