@@ -41,8 +41,12 @@ PACKAGES=(
   clang-format
   python3-matplotlib
   nginx debootstrap buildah podman python3-yaml
-  libboost-dev libboost-context-dev
+  libboost-dev libboost-context-dev libssl-dev wamerican
 )
+
+# Node.js 20+ and npm for the openai client test: this machine image has them (NodeSource);
+# elsewhere Debian's.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
