@@ -19,13 +19,12 @@ bool Passed(std::optional<Clock::time_point> deadline) {
 
 }  // namespace
 
-LoadRunner::LoadRunner(RunOptions options, const cli::Connection* connection,
-                       ArrivalProcess* arrivals, RequestGenerator* requests)
+LoadRunner::LoadRunner(RunOptions options, CallFactory* calls, ArrivalProcess* arrivals,
+                       RequestGenerator* requests)
     : options_(std::move(options)),
-      connection_(connection),
+      call_factory_(calls),
       arrivals_(arrivals),
-      requests_(requests),
-      stub_(connection->channel()) {}
+      requests_(requests) {}
 
 RunResult LoadRunner::Run() {
   start_ = Clock::now();
@@ -66,16 +65,15 @@ RunResult LoadRunner::Run() {
 
 void LoadRunner::Send() {
   RequestSpec spec = requests_->Next();
-  auto call = std::make_unique<GenerateCall>(
-      spec.index, ToGenerateRequest(spec, options_.request_params), start_, this);
-  GenerateCall* started = call.get();
+  std::unique_ptr<Call> call = call_factory_->NewCall(spec, options_.request_params, start_, this);
+  Call* started = call.get();
   calls_.emplace(spec.index, std::move(call));
   {
     absl::MutexLock lock(&mu_);
     ++sent_;
     ++in_flight_;
   }
-  started->Start(&stub_, *connection_);
+  started->Start();
 }
 
 bool LoadRunner::ReadyLocked(Until until) const {

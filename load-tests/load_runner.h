@@ -12,13 +12,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "egmla/v1/generation.grpc.pb.h"
 #include "load-tests/arrival_process.h"
+#include "load-tests/call.h"
 #include "load-tests/progress.h"
 #include "load-tests/request_generator.h"
 #include "load-tests/request_record.h"
-#include "load-tests/stream_client.h"
-#include "tools/client_channel.h"
 
 namespace egmla::loadgen {
 
@@ -39,12 +37,12 @@ struct RunResult {
   bool interrupted = false;
 };
 
-// Threading: Run() on one thread; Interrupt() from any. gRPC's threads report through the
-// CallListener methods.
+// Threading: Run() on one thread; Interrupt() from any. The calls' threads (gRPC's, or the HTTP
+// client's) report through the CallListener methods.
 class LoadRunner : public CallListener {
  public:
-  // `connection`, `arrivals` and `requests` must outlive the runner.
-  LoadRunner(RunOptions options, const cli::Connection* connection, ArrivalProcess* arrivals,
+  // `calls`, `arrivals` and `requests` must outlive the runner.
+  LoadRunner(RunOptions options, CallFactory* calls, ArrivalProcess* arrivals,
              RequestGenerator* requests);
 
   // Sends the requests and waits for all of them. Call once.
@@ -71,14 +69,13 @@ class LoadRunner : public CallListener {
   ProgressSnapshot Snapshot();
 
   const RunOptions options_;
-  const cli::Connection* connection_;
+  CallFactory* call_factory_;
   ArrivalProcess* arrivals_;
   RequestGenerator* requests_;
-  egmla::v1::Generation::Stub stub_;
   Clock::time_point start_;
 
   // Calls started and not yet destroyed. Only Run()'s thread touches it.
-  std::map<int64_t, std::unique_ptr<GenerateCall>> calls_;
+  std::map<int64_t, std::unique_ptr<Call>> calls_;
   std::atomic<int64_t> output_tokens_{0};
 
   mutable absl::Mutex mu_;

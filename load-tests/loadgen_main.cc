@@ -1,4 +1,5 @@
-// egmla-loadgen: an asynchronous gRPC load generator for egmla-serve (DESIGN §5, load-tests/).
+// egmla-loadgen: an asynchronous load generator for egmla-serve over gRPC or its OpenAI-compatible
+// HTTP API (DESIGN §5, load-tests/).
 // Flags are defined and parsed here only.
 #include <cstdint>
 #include <iostream>
@@ -13,12 +14,22 @@
 #include "load-tests/loadgen.h"
 #include "load-tests/loadgen_options.h"
 
-ABSL_FLAG(std::string, target, "localhost:50051", "the server's HOST:PORT");
+ABSL_FLAG(std::string, target, "localhost:50051",
+          "the server's HOST:PORT (its --http-port with --api openai)");
+ABSL_FLAG(std::string, api, "grpc",
+          "grpc: egmla.v1 Generate streams; openai: streamed POST /v1/completions over HTTP/1.1 "
+          "(Server-Sent Events), a connection per request in flight");
+ABSL_FLAG(std::string, model, "",
+          "--api openai: the requests' \"model\" (default: the first of GET /v1/models)");
+ABSL_FLAG(int64_t, vocab_size, 0,
+          "--api openai: random prompt ids are drawn below this (default: the vocab_size of the "
+          "model's GET /v1/models entry)");
 ABSL_FLAG(std::string, api_key_file, "",
           "file holding the API key, sent as 'authorization: Bearer KEY'");
-ABSL_FLAG(std::string, tls_ca, "", "PEM root CA: use TLS (default: an insecure channel)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM root CA: use TLS (default: an insecure channel); --api grpc only");
 ABSL_FLAG(std::optional<double>, request_timeout, std::nullopt,
-          "deadline of each Generate call in seconds (default: none)");
+          "deadline of each request in seconds (default: none)");
 ABSL_FLAG(std::string, request_rate, "inf",
           "requests per second (arrivals with gamma-distributed gaps), or inf: all at once");
 ABSL_FLAG(double, burstiness, 1.0,
@@ -50,15 +61,17 @@ namespace {
 
 constexpr char kUsage[] = R"(egmla-loadgen --target HOST:PORT [flags]
 
-Sends Generate requests to an egmla-server at a given rate and reports TTFT, TPOT, ITL and
-end-to-end latency (mean, median, p90, p99), throughput, goodput under --slo-ttft/--slo-tpot and
-failures by status code, like vLLM's benchmark_serving.
+Sends Generate requests (or, with --api openai, streamed POST /v1/completions) to an
+egmla-server at a given rate and reports TTFT, TPOT, ITL and end-to-end latency (mean, median,
+p90, p99), throughput, goodput under --slo-ttft/--slo-tpot and failures by status code, like
+vLLM's benchmark_serving.
 
 Examples:
   egmla-loadgen --target localhost:50051 --request-rate 4 --num-requests 200
   egmla-loadgen --target localhost:50051 --request-rate 2 --duration 30 --output-json out.json
   egmla-loadgen --request-rate inf --max-concurrency 16 --num-requests 64 \
                 --random-input-len 512 --random-output-len 128 --random-range-ratio 0.25
+  egmla-loadgen --api openai --target localhost:8000 --num-requests 1000 --max-concurrency 1000
 
 Exit status: 0 the run finished (failed requests are in the summary); 1 the server could not
 be asked for its model, a prompt does not fit it or the warm-up request failed; 2 a usage
@@ -80,6 +93,9 @@ int main(int argc, char** argv) {
                  .api_key_file = absl::GetFlag(FLAGS_api_key_file),
                  .tls_ca = absl::GetFlag(FLAGS_tls_ca),
                  .timeout_seconds = absl::GetFlag(FLAGS_request_timeout)},
+      .api = absl::GetFlag(FLAGS_api),
+      .model = absl::GetFlag(FLAGS_model),
+      .vocab_size = absl::GetFlag(FLAGS_vocab_size),
       .request_rate = absl::GetFlag(FLAGS_request_rate),
       .burstiness = absl::GetFlag(FLAGS_burstiness),
       .max_concurrency = absl::GetFlag(FLAGS_max_concurrency),

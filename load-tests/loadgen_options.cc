@@ -30,6 +30,24 @@ absl::StatusOr<double> ParseRequestRate(const std::string& text) {
 
 absl::Status Validate(const LoadgenOptions& o) {
   if (o.client.server.empty()) return absl::InvalidArgumentError("--target: HOST:PORT is empty");
+  if (o.api != kApiGrpc && o.api != kApiOpenAi) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--api: '", o.api, "' is neither ", kApiGrpc, " nor ", kApiOpenAi));
+  }
+  if (o.api == kApiGrpc && !o.model.empty()) {
+    return absl::InvalidArgumentError(
+        "--model: only with --api openai (a gRPC server serves one model)");
+  }
+  if (o.api == kApiGrpc && o.vocab_size != 0) {
+    return absl::InvalidArgumentError(
+        "--vocab-size: only with --api openai (the gRPC path asks GetModelInfo)");
+  }
+  if (o.vocab_size < 0) {
+    return absl::InvalidArgumentError("--vocab-size: must be 0 (ask the server) or more");
+  }
+  if (o.api == kApiOpenAi && !o.client.tls_ca.empty()) {
+    return absl::InvalidArgumentError("--tls-ca: not supported with --api openai (plain HTTP)");
+  }
   absl::StatusOr<double> rate = ParseRequestRate(o.request_rate);
   if (!rate.ok()) return rate.status();
   if (!PositiveFinite(o.burstiness)) {

@@ -17,8 +17,17 @@ namespace egmla::loadgen {
 // Requests sent when neither --num-requests nor --duration is given.
 inline constexpr int64_t kDefaultNumRequests = 100;
 
+// --api: what carries the requests.
+inline constexpr char kApiGrpc[] = "grpc";      // egmla.v1.Generation/Generate streams
+inline constexpr char kApiOpenAi[] = "openai";  // streamed POST /v1/completions (HTTP/1.1, SSE)
+
 struct LoadgenOptions {
   cli::ClientOptions client;         // server = --target; timeout = --request-timeout
+  std::string api = kApiGrpc;        // kApiGrpc or kApiOpenAi
+  std::string model;                 // --api openai: the requests' "model"; empty = the first
+                                     // of GET /v1/models
+  int64_t vocab_size = 0;            // --api openai: ids of random prompts are below it;
+                                     // 0 = the vocab_size of the /v1/models entry
   std::string request_rate = "inf";  // requests per second, or "inf": all at once
   double burstiness = 1;             // gamma shape of the gaps; 1 = Poisson
   int64_t max_concurrency = 0;       // 0 = unlimited

@@ -57,6 +57,29 @@ TEST(ValidateTest, EndlessDurationRunIsRefused) {
   EXPECT_TRUE(Validate(o).ok());
 }
 
+TEST(ValidateTest, Api) {
+  LoadgenOptions o;
+  o.api = "openai";
+  EXPECT_TRUE(Validate(o).ok());
+  o.model = "egmla-kjv";
+  o.vocab_size = 2048;
+  EXPECT_TRUE(Validate(o).ok());
+  o.client.tls_ca = "ca.pem";
+  EXPECT_TRUE(Fails(o, "--tls-ca"));
+  o.client.tls_ca.clear();
+  o.vocab_size = -1;
+  EXPECT_TRUE(Fails(o, "--vocab-size"));
+  o = {};
+  o.api = "http";
+  EXPECT_TRUE(Fails(o, "--api"));
+  o = {};
+  o.model = "egmla-kjv";  // the gRPC path has no model to choose
+  EXPECT_TRUE(Fails(o, "--model"));
+  o = {};
+  o.vocab_size = 100;
+  EXPECT_TRUE(Fails(o, "--vocab-size"));
+}
+
 TEST(RequestsToSendTest, DefaultUnlessDuration) {
   LoadgenOptions o;
   EXPECT_EQ(RequestsToSend(o), kDefaultNumRequests);

@@ -1,5 +1,6 @@
-// What the load generator measured for one Generate call. Plain data: no gRPC types, so the
-// statistics and the report are tested without a server.
+// What the load generator measured for one request: a Generate call, or with --api openai a
+// streamed POST /v1/completions. Plain data: no gRPC or HTTP types, so the statistics and the
+// report are tested without a server.
 #ifndef EGMLA_LOAD_TESTS_REQUEST_RECORD_H_
 #define EGMLA_LOAD_TESTS_REQUEST_RECORD_H_
 
@@ -11,14 +12,15 @@
 namespace egmla::loadgen {
 
 // Failure keys that are not gRPC status codes (the others are the canonical code names,
-// "UNAVAILABLE", "RESOURCE_EXHAUSTED", ...).
+// "UNAVAILABLE", "RESOURCE_EXHAUSTED", ..., and with --api openai "HTTP_<status>" and
+// "STREAM_ERROR": see openai_client.h).
 inline constexpr char kFailureFinishAborted[] = "FINISH_REASON_ABORTED";  // OK, Complete(ABORTED)
 inline constexpr char kFailureNoComplete[] = "NO_COMPLETE";  // OK without a Complete message
 
 struct RequestRecord {
-  int64_t index = 0;  // order of sending, from 0
-  std::string request_id;
-  double start_s = 0;  // when the call started, seconds after the run began
+  int64_t index = 0;       // order of sending, from 0
+  std::string request_id;  // ours (PREFIX-INDEX); with --api openai the server's chunk id
+  double start_s = 0;      // when the call started, seconds after the run began
 
   // Latencies in seconds, measured from the start of the call on the client's monotonic clock.
   std::optional<double> ttft_s;  // until the first chunk that carried a token
@@ -27,11 +29,14 @@ struct RequestRecord {
   // before it, divided by the chunk's token count (a chunk of k tokens adds k equal entries).
   std::vector<double> itl_s;
 
-  int64_t input_tokens = 0;   // Complete.prompt_tokens; else the ids sent (0 for text)
-  int64_t output_tokens = 0;  // token ids received in chunks
-  std::optional<int64_t> completion_tokens;  // Complete.completion_tokens, when it arrived
+  // Complete.prompt_tokens (--api openai: usage.prompt_tokens); else the ids sent (0 for text).
+  int64_t input_tokens = 0;
+  // Token ids received in chunks; --api openai: chunks with a choice, counted one token each.
+  int64_t output_tokens = 0;
+  // Complete.completion_tokens (--api openai: usage.completion_tokens), when it arrived.
+  std::optional<int64_t> completion_tokens;
 
-  std::string status = "OK";  // gRPC status code name
+  std::string status = "OK";  // gRPC status code name, or HTTP_<status>, STREAM_ERROR
   std::string error_message;  // empty when OK
   std::string finish_reason;  // "LENGTH", "STOP", ... ; empty without a Complete
 

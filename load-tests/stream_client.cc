@@ -21,16 +21,21 @@ std::string FinishReasonName(egmla::v1::FinishReason reason) {
 }  // namespace
 
 GenerateCall::GenerateCall(int64_t index, egmla::v1::GenerateRequest request,
-                           Clock::time_point run_start, CallListener* listener)
-    : request_(std::move(request)), run_start_(run_start), listener_(listener) {
+                           Clock::time_point run_start, egmla::v1::Generation::Stub* stub,
+                           const cli::Connection* connection, CallListener* listener)
+    : request_(std::move(request)),
+      run_start_(run_start),
+      stub_(stub),
+      connection_(connection),
+      listener_(listener) {
   record_.index = index;
   record_.request_id = request_.request_id();
   record_.input_tokens = request_.has_token_ids() ? request_.token_ids().ids_size() : 0;
 }
 
-void GenerateCall::Start(egmla::v1::Generation::Stub* stub, const cli::Connection& connection) {
-  connection.Prepare(&context_);
-  stub->async()->Generate(&context_, &request_, this);
+void GenerateCall::Start() {
+  connection_->Prepare(&context_);
+  stub_->async()->Generate(&context_, &request_, this);
   StartRead(&response_);
   start_ = Clock::now();
   record_.start_s = Seconds(start_ - run_start_);
@@ -71,6 +76,13 @@ void GenerateCall::OnDone(const grpc::Status& status) {
   // The listener may destroy this call once told: nothing of `this` is touched after it.
   CallListener* listener = listener_;
   listener->OnCallDone(std::move(record_));
+}
+
+std::unique_ptr<Call> GrpcCallFactory::NewCall(const RequestSpec& spec, const RequestParams& params,
+                                               Clock::time_point run_start,
+                                               CallListener* listener) {
+  return std::make_unique<GenerateCall>(spec.index, ToGenerateRequest(spec, params), run_start,
+                                        &stub_, connection_, listener);
 }
 
 }  // namespace egmla::loadgen

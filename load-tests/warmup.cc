@@ -2,36 +2,56 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "egmla/v1/generation.grpc.pb.h"
+#include "absl/synchronization/notification.h"
 
 namespace egmla::loadgen {
+namespace {
 
-absl::Status Warmup(const cli::Connection& connection, RequestGenerator* requests,
-                    const RequestParams& params, int64_t num_requests) {
-  egmla::v1::Generation::Stub stub(connection.channel());
+// Keeps the one record of one call.
+class WaitingListener final : public CallListener {
+ public:
+  void OnTokens(int64_t) override {}
+  void OnCallDone(RequestRecord record) override {
+    record_ = std::move(record);
+    done_.Notify();
+  }
+  const RequestRecord& Wait() {
+    done_.WaitForNotification();
+    return record_;
+  }
+
+ private:
+  absl::Notification done_;
+  RequestRecord record_;
+};
+
+}  // namespace
+
+absl::Status Warmup(CallFactory* calls, RequestGenerator* requests, const RequestParams& params,
+                    int64_t num_requests) {
   for (int64_t i = 0; i < num_requests; ++i) {
     RequestSpec spec = requests->Next();
     spec.max_tokens = std::min(spec.max_tokens, kWarmupMaxTokens);
-    grpc::ClientContext context;
-    connection.Prepare(&context);
-    const egmla::v1::GenerateRequest request = ToGenerateRequest(spec, params);
-    std::unique_ptr<grpc::ClientReader<egmla::v1::GenerateResponse>> reader =
-        stub.Generate(&context, request);
-    egmla::v1::GenerateResponse response;
-    bool completed = false;
-    while (reader->Read(&response)) completed = completed || response.has_complete();
-    const grpc::Status status = reader->Finish();
-    if (!status.ok()) {
-      return absl::UnavailableError(absl::StrCat(
-          "warm-up request ", request.request_id(),
-          " failed: ", cli::StatusCodeName(status.error_code()), ": ", status.error_message()));
+    WaitingListener listener;
+    std::unique_ptr<Call> call = calls->NewCall(spec, params, Clock::now(), &listener);
+    call->Start();
+    const RequestRecord& record = listener.Wait();
+    if (record.succeeded()) continue;
+    const std::string id = record.request_id;
+    if (record.status != "OK") {
+      return absl::UnavailableError(absl::StrCat("warm-up request ", id, " failed: ", record.status,
+                                                 ": ", record.error_message));
     }
-    if (!completed) {
-      return absl::InternalError(absl::StrCat("warm-up request ", request.request_id(),
-                                              ": the stream ended without a Complete message"));
+    if (!record.completion_tokens.has_value()) {
+      return absl::InternalError(absl::StrCat("warm-up request ", id, ": ",
+                                              record.error_message.empty()
+                                                  ? "the stream ended without a Complete message"
+                                                  : record.error_message));
     }
+    return absl::InternalError(absl::StrCat("warm-up request ", id, " was aborted by the server"));
   }
   return absl::OkStatus();
 }

@@ -7,18 +7,19 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "load-tests/call.h"
 #include "load-tests/request_generator.h"
-#include "tools/client_channel.h"
 
 namespace egmla::loadgen {
 
 // At most this many tokens are generated per warm-up request.
 inline constexpr int64_t kWarmupMaxTokens = 16;
 
-// Sends `num_requests` requests drawn from `requests` (max_tokens capped) and waits for each.
-// Returns the first failure: its gRPC status or a missing Complete.
-absl::Status Warmup(const cli::Connection& connection, RequestGenerator* requests,
-                    const RequestParams& params, int64_t num_requests);
+// Sends `num_requests` requests drawn from `requests` (max_tokens capped) through `calls` and
+// waits for each. Returns the first failure: its status (gRPC code name or HTTP_<status>) and
+// message, or a stream that ended without its final message.
+absl::Status Warmup(CallFactory* calls, RequestGenerator* requests, const RequestParams& params,
+                    int64_t num_requests);
 
 }  // namespace egmla::loadgen
 
