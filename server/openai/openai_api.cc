@@ -112,9 +112,14 @@ void OpenAiApi::Handle(const HttpRequest& request, std::shared_ptr<HttpResponder
 
 HttpResponse OpenAiApi::Models(const std::string& path) const {
   const nlohmann::ordered_json model = {
-      {"id", options_.model_name},   {"object", "model"},
-      {"created", created_},         {"owned_by", "egmla-serve"},
-      {"root", options_.model_name}, {"max_model_len", service_->limits().max_context_tokens}};
+      {"id", options_.model_name},
+      {"object", "model"},
+      {"created", created_},
+      {"owned_by", "egmla-serve"},
+      {"root", options_.model_name},
+      {"max_model_len", service_->limits().max_context_tokens},
+      // Ours: the ids a token-id prompt may use (egmla-loadgen's random prompts).
+      {"vocab_size", service_->limits().vocab_size}};
   if (path == kModelsPath) {
     return {.content_type = "application/json",
             .body = nlohmann::ordered_json{{"object", "list"}, {"data", {model}}}.dump()};
