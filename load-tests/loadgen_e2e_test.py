@@ -121,11 +121,11 @@ def check_openai(args, model, tmp, http_address):
                       "--model", "no-such-model", "--num-requests", "1", timeout=60)
     check(run.returncode == 1 and "HTTP_404" in run.stderr,
           "unknown model: %d %s" % (run.returncode, run.stderr))
-    # Random prompts without --vocab-size (/v1/models gives none): exit 1 naming the flag.
+    # Random prompts without --vocab-size: /v1/models's vocab_size is used.
     run = run_loadgen(args, "--api", "openai", "--target", http_address, "--num-requests", "1",
                       timeout=60)
-    check(run.returncode == 1 and "--vocab-size" in run.stderr,
-          "no vocab size: %d %s" % (run.returncode, run.stderr))
+    check(run.returncode == 0 and "vocab 512" in run.stderr,
+          "vocab size from /v1/models: %d %s" % (run.returncode, run.stderr))
 
 
 def check_openai_queue_full(args, model, tmp):

@@ -172,6 +172,9 @@ class HttpServer::Impl {
   void Accept() {
     acceptor_->async_accept(asio::make_strand(*io_),
                             [this](beast::error_code ec, tcp::socket socket) {
+                              // A connection accepted just before CloseListener closed the acceptor
+                              // is served too.
+                              if (!ec) Serve(std::move(socket));
                               if (ec == asio::error::operation_aborted || !acceptor_->is_open())
                                 return;
                               if (ec) {
@@ -183,7 +186,6 @@ class HttpServer::Impl {
                                 });
                                 return;
                               }
-                              Serve(std::move(socket));
                               Accept();
                             });
   }

@@ -208,7 +208,7 @@ def want(what, got, expected):
     if got != expected:
         problems.append("%s: %r, want %r" % (what, got, expected))
 want("User", c.get("User"), "10001:10001")
-want("ExposedPorts", sorted(c.get("ExposedPorts") or {}), ["50051/tcp", "8002/tcp"])
+want("ExposedPorts", sorted(c.get("ExposedPorts") or {}), ["50051/tcp", "8000/tcp", "8002/tcp"])
 want("Entrypoint", c.get("Entrypoint"),
      ["egmla-server", "--model", "/opt/egmla/models/default", "--host", "0.0.0.0"])
 want("Healthcheck.Test", (c.get("Healthcheck") or {}).get("Test"),
@@ -220,7 +220,7 @@ if problems:
 EOF
 readarray -t entrypoint < <(python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["Entrypoint"]))' "$tmp/config.json")
 readarray -t healthcheck < <(python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["Healthcheck"]["Test"][1:]))' "$tmp/config.json")
-echo "config: user 10001:10001, ports 50051 8002, HEALTHCHECK ${healthcheck[*]}"
+echo "config: user 10001:10001, ports 50051 8000 8002, HEALTHCHECK ${healthcheck[*]}"
 
 # ---- 4. Run it ------------------------------------------------------------------------------
 ctr=$(buildah from "$image")
