@@ -71,6 +71,20 @@ std::unique_ptr<HttpServer> Start(LaterHandler& later) {
   return server.ok() ? std::move(*server) : nullptr;
 }
 
+// Sends GET /hold on a new connection and waits until the handler holds its responder; the fd.
+int Hold(const HttpServer& server, LaterHandler& later) {
+  const int fd = ConnectLoopback(server.port());
+  EXPECT_GE(fd, 0);
+  const std::string request = "GET /hold HTTP/1.1\r\nHost: h\r\n\r\n";
+  EXPECT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  for (int i = 0; i < 200 && later.held() == nullptr; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(later.held(), nullptr);
+  return fd;
+}
+
 TEST(HttpStreamingTest, AnAnswerFromAnotherThreadArrives) {
   LaterHandler later;
   auto server = Start(later);
@@ -109,14 +123,7 @@ TEST(HttpStreamingTest, AClientThatLeavesIsNoticedAtOnceAndLaterWritesAreRefused
   LaterHandler later;
   auto server = Start(later);
   ASSERT_NE(server, nullptr);
-  const int fd = ConnectLoopback(server->port());
-  ASSERT_GE(fd, 0);
-  const std::string request = "GET /hold HTTP/1.1\r\nHost: h\r\n\r\n";
-  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
-  for (int i = 0; i < 200 && later.held() == nullptr; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const int fd = Hold(*server, later);
   ASSERT_NE(later.held(), nullptr);
   EXPECT_FALSE(later.held()->client_gone());
   close(fd);  // before any answer
@@ -134,12 +141,7 @@ TEST(HttpStreamingTest, ResponderCallsAfterTheServerStoppedDoNothing) {
   LaterHandler later;
   auto server = Start(later);
   ASSERT_NE(server, nullptr);
-  const int fd = ConnectLoopback(server->port());
-  const std::string request = "GET /hold HTTP/1.1\r\nHost: h\r\n\r\n";
-  send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  for (int i = 0; i < 200 && later.held() == nullptr; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const int fd = Hold(*server, later);
   ASSERT_NE(later.held(), nullptr);
   server.reset();
   // The stop told the producer its client is gone.
