@@ -85,7 +85,7 @@ struct HttpServerOptions {
   size_t max_body_bytes = 1 << 20;     // larger: 413
   // A streamed answer's bytes queued for a client that reads slower than they come; past this
   // the client is dropped (as gone).
-  size_t max_queued_bytes = 16 << 20;
+  size_t max_queued_bytes = 4 << 20;
   // HTTPS when both are set (PEM text, not paths).
   std::string tls_cert_pem;
   std::string tls_key_pem;
