@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "server/grpc_status.h"
 #include "server/request_parsing.h"
+#include "server/tsan_annotations.h"
 #include "spdlog/spdlog.h"
 
 namespace egmla {
@@ -61,6 +62,15 @@ GenerateReactor::GenerateReactor(ServiceContext* service, std::string request_id
 GenerateReactor* GenerateReactor::Start(ServiceContext* service,
                                         grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer& raw_request) {
+  GenerateReactor* reactor = Create(service, context, raw_request);
+  // gRPC binds the reactor once the handler returned it; its reactions run after that.
+  EGMLA_HAPPENS_BEFORE(&reactor->grpc_order_.started);
+  return reactor;
+}
+
+GenerateReactor* GenerateReactor::Create(ServiceContext* service,
+                                         grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer& raw_request) {
   auto refuse = [&](const absl::Status& status) {
     service->Rejected(status.code());
     auto* reactor = new GenerateReactor(service, "");
@@ -197,15 +207,19 @@ void GenerateReactor::Pump() {
     }
   }
   if (write) {
+    EGMLA_HAPPENS_BEFORE(&grpc_order_.write);
     StartWrite(&in_flight_);
   } else if (finish) {
     // The id is free again before the client can see the end of its stream.
     Unregister();
+    EGMLA_HAPPENS_BEFORE(&grpc_order_.finish);
     Finish(*finish);
   }
 }
 
 void GenerateReactor::OnWriteDone(bool ok) {
+  EGMLA_HAPPENS_AFTER(&grpc_order_.started);
+  EGMLA_HAPPENS_AFTER(&grpc_order_.write);
   {
     std::lock_guard<std::mutex> lock(mu_);
     writing_ = false;
@@ -215,9 +229,11 @@ void GenerateReactor::OnWriteDone(bool ok) {
     }
   }
   Pump();
+  EGMLA_HAPPENS_BEFORE(&grpc_order_.reacted);
 }
 
 void GenerateReactor::OnCancel() {
+  EGMLA_HAPPENS_AFTER(&grpc_order_.started);
   {
     std::lock_guard<std::mutex> lock(mu_);
     cancelled_ = true;
@@ -227,6 +243,7 @@ void GenerateReactor::OnCancel() {
   // Frees the request's blocks at the engine's next step.
   if (submitted_) service_->engine().Abort(engine_id_);
   Pump();
+  EGMLA_HAPPENS_BEFORE(&grpc_order_.reacted);
 }
 
 void GenerateReactor::Unregister() {
@@ -234,6 +251,11 @@ void GenerateReactor::Unregister() {
 }
 
 void GenerateReactor::OnDone() {
+  // gRPC calls OnDone last: after the handler, every write, the Finish and every reaction.
+  EGMLA_HAPPENS_AFTER(&grpc_order_.started);
+  EGMLA_HAPPENS_AFTER(&grpc_order_.write);
+  EGMLA_HAPPENS_AFTER(&grpc_order_.finish);
+  EGMLA_HAPPENS_AFTER(&grpc_order_.reacted);
   if (sink_) sink_->Detach();  // after this no Deliver can reach us
   Unregister();
   delete this;

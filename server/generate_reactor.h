@@ -4,7 +4,10 @@
 // frees its blocks at the next step.
 //
 // Threading: Push (engine thread) and the gRPC reactions (gRPC threads) meet under mu_; at most
-// one write is in flight; StartWrite and Finish are called without holding mu_.
+// one write is in flight; StartWrite and Finish are called without holding mu_. What gRPC orders
+// itself (Start before every reaction, StartWrite before its OnWriteDone, Finish and every other
+// reaction before OnDone) is stated with EGMLA_HAPPENS_BEFORE/AFTER for ThreadSanitizer, which
+// cannot see inside Debian's uninstrumented libgrpc (server/tsan_annotations.h).
 #ifndef EGMLA_SERVER_GENERATE_REACTOR_H_
 #define EGMLA_SERVER_GENERATE_REACTOR_H_
 
@@ -37,6 +40,9 @@ class GenerateReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  private:
   class Sink;
   GenerateReactor(ServiceContext* service, std::string request_id);
+  // Start's work: the reactor to return, refused or submitted.
+  static GenerateReactor* Create(ServiceContext* service, grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer& raw_request);
 
   // Engine thread: turns an output into messages and queues them.
   void Deliver(const RequestOutput& output);
@@ -63,6 +69,12 @@ class GenerateReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);  // to send after the queue drains
   bool finished_ ABSL_GUARDED_BY(mu_) = false;               // Finish called
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Addresses of the gRPC orderings stated to ThreadSanitizer (server/tsan_annotations.h): the
+  // reactor returned by Start, a StartWrite, the Finish, and a reaction that ended.
+  struct {
+    char started, write, finish, reacted;
+  } grpc_order_;
 };
 
 }  // namespace egmla

@@ -12,9 +12,10 @@ namespace {
 
 constexpr char kLibrary[] = "libegmla_sentencepiece.so";
 constexpr char kLoadSymbol[] = "egmla_sentencepiece_load_serialized";
-// AddressSanitizer refuses RTLD_DEEPBIND; sanitizer builds then rely on the process not also
-// holding libprotobuf (true of the unit tests they run; `make sanitize` leaves out the rest).
-#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer and ThreadSanitizer refuse RTLD_DEEPBIND; sanitizer builds then rely on the
+// process not also holding libprotobuf (true of the unit tests they run; `make sanitize` and
+// `make tsan` leave out the rest).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr int kDeepBind = 0;
 #else
 constexpr int kDeepBind = RTLD_DEEPBIND;
