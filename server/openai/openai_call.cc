@@ -76,9 +76,9 @@ void OpenAiCall::Fail(const absl::Status& error) {
 
 void OpenAiCall::Finish(int status, const RequestOutput* final_output) {
   {
+    // Set before the id is released, so that Submit never records an engine id after it.
     std::lock_guard<std::mutex> lock(submit_mu_);
     finished_ = true;
-    service_->Unregister(request_id_);
   }
   // nginx's 499: the client closed the connection before the answer.
   const int reported = responder_->client_gone() && !started_ ? 499 : status;
@@ -92,6 +92,9 @@ void OpenAiCall::Finish(int status, const RequestOutput* final_output) {
         final_output->total_seconds, FinishReasonName(final_output->finish_reason));
   }
   if (observer_) observer_(endpoint_, reported);
+  // Last: whoever waits for nothing in flight (the drain, tests) then finds this request logged
+  // and counted.
+  service_->Unregister(request_id_);
 }
 
 }  // namespace egmla

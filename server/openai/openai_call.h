@@ -36,7 +36,7 @@ class OpenAiCall : public OutputSink {
 
  private:
   void Fail(const absl::Status& error);
-  // Ends the call: the id released, one log line, the observer told.
+  // Ends the call: one log line, the observer told, then the id released.
   void Finish(int status, const RequestOutput* final_output);
 
   ServiceContext* const service_;
