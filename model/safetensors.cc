@@ -104,6 +104,11 @@ absl::StatusOr<Json> ParseHeader(const char* begin, const char* end) {
   return header;
 }
 
+absl::Status ShorterThanHeaderLength(size_t size) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("file is truncated: ", size, " bytes, shorter than the 8-byte header length"));
+}
+
 // One tensor's byte range in the data section.
 struct DataRange {
   uint64_t begin;
@@ -230,47 +235,75 @@ SafetensorsFile::~SafetensorsFile() {
   if (mapping_ != nullptr) munmap(mapping_, mapping_size_);
 }
 
+absl::StatusOr<std::map<std::string, TensorView>> ParseSafetensors(std::string_view bytes) {
+  const size_t size = bytes.size();
+  if (size < 8) return ShorterThanHeaderLength(size);
+  const auto* raw = reinterpret_cast<const unsigned char*>(bytes.data());
+  uint64_t header_size = 0;
+  for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | raw[i];
+  if (header_size > size - 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("file is truncated or not safetensors: header length ", header_size,
+                     " is larger than the ", size - 8, " bytes after it"));
+  }
+  const char* header_begin = bytes.data() + 8;
+  EGMLA_ASSIGN_OR_RETURN(Json header, ParseHeader(header_begin, header_begin + header_size));
+  const char* data = header_begin + header_size;
+  const uint64_t data_size = size - 8 - header_size;
+  std::map<std::string, TensorView> tensors;
+  std::vector<DataRange> ranges;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == kMetadataKey) continue;
+    EGMLA_ASSIGN_OR_RETURN(TensorView view, ParseEntry(name, entry, data, data_size));
+    const auto begin = static_cast<uint64_t>(static_cast<const char*>(view.data) - data);
+    ranges.push_back({begin, begin + view.num_bytes(), name});
+    tensors.emplace(name, std::move(view));
+  }
+  EGMLA_RETURN_IF_ERROR(CheckTiling(std::move(ranges), data_size));
+  return tensors;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseSafetensorsIndex(
+    std::string_view json_text) {
+  Json index;
+  try {
+    index = Json::parse(json_text);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("not valid JSON: ", e.what()));
+  }
+  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
+    return absl::InvalidArgumentError("expected an object with a 'weight_map' object");
+  }
+  std::vector<std::pair<std::string, std::string>> weight_map;
+  for (const auto& [tensor, shard] : index["weight_map"].items()) {
+    if (!shard.is_string() || shard.get_ref<const std::string&>().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("weight_map entry for tensor '", tensor,
+                                                     "' must be a shard file name, got ",
+                                                     Describe(shard)));
+    }
+    weight_map.emplace_back(tensor, shard.get<std::string>());
+  }
+  return weight_map;
+}
+
 absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std::string& path) {
   auto error = [&path](absl::string_view message) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
   };
   EGMLA_ASSIGN_OR_RETURN(RegularFile opened, OpenRegularFile(path));
   const size_t size = opened.size();
-  if (size < 8) {
-    return error(
-        absl::StrCat("file is truncated: ", size, " bytes, shorter than the 8-byte header length"));
-  }
+  // mmap refuses an empty mapping; ParseSafetensors would refuse the file anyway.
+  if (size < 8) return error(ShorterThanHeaderLength(size).message());
   void* mapping = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, opened.fd(), 0);
   if (mapping == MAP_FAILED) return error(absl::StrCat("mmap failed: ", std::strerror(errno)));
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
   file->mapping_ = mapping;
   file->mapping_size_ = size;
-
-  const auto* bytes = static_cast<const unsigned char*>(mapping);
-  uint64_t header_size = 0;
-  for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | bytes[i];
-  if (header_size > size - 8) {
-    return error(absl::StrCat("file is truncated or not safetensors: header length ", header_size,
-                              " is larger than the ", size - 8, " bytes after it"));
-  }
-  const char* header_begin = reinterpret_cast<const char*>(bytes) + 8;
-  absl::StatusOr<Json> header = ParseHeader(header_begin, header_begin + header_size);
-  if (!header.ok()) return error(header.status().message());
-  const char* data = header_begin + header_size;
-  const uint64_t data_size = size - 8 - header_size;
-  std::vector<DataRange> ranges;
-  for (const auto& [name, entry] : header->items()) {
-    if (name == kMetadataKey) continue;
-    absl::StatusOr<TensorView> view = ParseEntry(name, entry, data, data_size);
-    if (!view.ok()) return error(view.status().message());
-    const auto begin = static_cast<uint64_t>(static_cast<const char*>(view->data) - data);
-    ranges.push_back({begin, begin + view->num_bytes(), name});
-    file->tensors_.emplace(name, *std::move(view));
-  }
-  if (absl::Status tiled = CheckTiling(std::move(ranges), data_size); !tiled.ok()) {
-    return error(tiled.message());
-  }
+  absl::StatusOr<std::map<std::string, TensorView>> tensors =
+      ParseSafetensors(std::string_view(static_cast<const char*>(mapping), size));
+  if (!tensors.ok()) return error(tensors.status().message());
+  file->tensors_ = *std::move(tensors);
   return file;
 }
 
@@ -294,23 +327,12 @@ absl::StatusOr<CheckpointTensors> CheckpointTensors::Open(const std::string& dir
     return absl::InvalidArgumentError(absl::StrCat(index_path, ": ", message));
   };
   EGMLA_ASSIGN_OR_RETURN(std::string text, ReadRegularFile(index_path));
-  Json index;
-  try {
-    index = Json::parse(text);
-  } catch (const std::exception& e) {
-    return error(absl::StrCat("not valid JSON: ", e.what()));
-  }
-  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
-    return error("expected an object with a 'weight_map' object");
-  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> weight_map =
+      ParseSafetensorsIndex(text);
+  if (!weight_map.ok()) return error(weight_map.status().message());
   // Shard file name -> index into files_; each distinct shard is opened once.
   std::map<std::string, size_t> shard_index;
-  for (const auto& [tensor, shard] : index["weight_map"].items()) {
-    if (!shard.is_string() || shard.get_ref<const std::string&>().empty()) {
-      return error(absl::StrCat("weight_map entry for tensor '", tensor,
-                                "' must be a shard file name, got ", Describe(shard)));
-    }
-    const std::string& shard_name = shard.get_ref<const std::string&>();
+  for (const auto& [tensor, shard_name] : *weight_map) {
     auto it = shard_index.find(shard_name);
     if (it == shard_index.end()) {
       EGMLA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> file,

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -57,6 +58,17 @@ class CheckpointTensors {
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, TensorView> tensors_;
 };
+
+// The parsing behind the two Open functions, on bytes in memory (the fuzz targets in fuzz/ call
+// these). Errors are those of the Open functions without the file's path in front.
+//
+// The tensors of `bytes`, the whole content of one .safetensors file: every check of
+// SafetensorsFile::Open. The views point into `bytes`.
+absl::StatusOr<std::map<std::string, TensorView>> ParseSafetensors(std::string_view bytes);
+// The weight_map of a model.safetensors.index.json text: (tensor name, shard file name) pairs in
+// tensor-name order, each shard name a non-empty string. The shards themselves are not looked at.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseSafetensorsIndex(
+    std::string_view json_text);
 
 // Writes tensors (in the given order) to `path` as one safetensors file.
 absl::Status WriteSafetensors(const std::string& path,
