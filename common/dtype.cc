@@ -49,9 +49,27 @@ uint16_t F32ToBf16(float value) {
   return static_cast<uint16_t>(u >> 16);
 }
 
+#if defined(__clang__) && __clang_major__ < 15
+// clang 14 (the fuzz build, `make fuzz`) has no _Float16 on x86-64. Its storage-only __fp16
+// converts through compiler-rt's builtins (EGMLA_FUZZ links them): the same values, except that
+// a signaling NaN keeps its payload unquieted. __fp16 cannot be returned, hence the copies.
+float F16ToF32(uint16_t bits) {
+  __fp16 half;
+  std::memcpy(&half, &bits, sizeof(half));
+  return static_cast<float>(half);
+}
+
+uint16_t F32ToF16(float value) {
+  const __fp16 half = static_cast<__fp16>(value);
+  uint16_t bits;
+  std::memcpy(&bits, &half, sizeof(bits));
+  return bits;
+}
+#else
 float F16ToF32(uint16_t bits) { return static_cast<float>(std::bit_cast<_Float16>(bits)); }
 
 uint16_t F32ToF16(float value) { return std::bit_cast<uint16_t>(static_cast<_Float16>(value)); }
+#endif
 
 void ConvertToF32(const void* src, DType dtype, size_t count, float* dst) {
   switch (dtype) {

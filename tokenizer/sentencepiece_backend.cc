@@ -14,8 +14,16 @@ constexpr char kLibrary[] = "libegmla_sentencepiece.so";
 constexpr char kLoadSymbol[] = "egmla_sentencepiece_load_serialized";
 // AddressSanitizer and ThreadSanitizer refuse RTLD_DEEPBIND; sanitizer builds then rely on the
 // process not also holding libprotobuf (true of the unit tests they run; `make sanitize` and
-// `make tsan` leave out the rest).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// `make tsan` leave out the rest, and the fuzz targets that load SentencePiece link no protobuf).
+// gcc defines __SANITIZE_ADDRESS__ and __SANITIZE_THREAD__; clang before 15 only answers
+// __has_feature.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define EGMLA_SANITIZER_NO_DEEPBIND 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || \
+    defined(EGMLA_SANITIZER_NO_DEEPBIND)
 constexpr int kDeepBind = 0;
 #else
 constexpr int kDeepBind = RTLD_DEEPBIND;
