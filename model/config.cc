@@ -111,6 +111,9 @@ class FieldReader {
     if (result <= 0) {
       return FieldError(field, absl::StrCat("must be a positive integer, got ", result));
     }
+    if (result > kMaxConfigSize) {
+      return FieldError(field, absl::StrCat("must be at most ", kMaxConfigSize, ", got ", result));
+    }
     return result;
   }
 

@@ -66,6 +66,13 @@ struct ModelConfig {
   std::optional<int32_t> text_prefix_token_id() const;
 };
 
+// The largest value of a size field of config.json (each positive integer field: vocab_size,
+// hidden_size, the head and rank dimensions, num_hidden_layers, gate_layer_group_size,
+// max_position_embeddings, ...): far above any real model (and the BPE tokenizer's id limit), and
+// small enough that the sizes derived from them here (gate_dim, qk_head_dim, num_gate_groups)
+// cannot overflow. A larger value is refused, naming the field.
+inline constexpr int64_t kMaxConfigSize = int64_t{1} << 24;
+
 // The values `chat_format` may take.
 inline constexpr std::string_view kChatFormatNames[] = {"chatml", "llama-3"};
 

@@ -200,6 +200,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"HiddenFloat", "mha", "hidden_size", "1.5", "expected an integer"},
         BadCase{"HiddenBool", "mha", "hidden_size", "true", "expected an integer"},
         BadCase{"HiddenHuge", "mha", "hidden_size", "18446744073709551615", "out of range"},
+        // Found by fuzz/config_json_fuzz.cc: sizes this large overflowed num_gate_groups().
+        BadCase{"LayersTooLarge", "eg_mla", "num_hidden_layers", "4611686018427387904",
+                "must be at most 16777216, got 4611686018427387904"},
+        BadCase{"HeadsTooLarge", "eg_mla", "num_attention_heads", "16777217", "at most 16777216"},
         BadCase{"IntermediateZero", "mla", "intermediate_size", "0", "positive"},
         BadCase{"LayersNegative", "mla", "num_hidden_layers", "-2", "positive"},
         BadCase{"HeadsMissing", "eg_mla", "num_attention_heads", "", "missing"},
