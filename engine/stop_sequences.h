@@ -16,7 +16,8 @@
 //   Result r = matcher.Feed(detokenizer.Add(id), /*match=*/num_output_tokens >= min_tokens);
 //   emit r.text; if (r.stopped) finish as STOP_SEQUENCE with matched_stop = r.matched.
 // When the request ends otherwise (eos, stop id, length): emit
-//   matcher.Feed(detokenizer.Finish()).text + matcher.Finish().
+//   matcher.Feed(detokenizer.Finish(), /*match=*/false).text + matcher.Finish()
+// (Engine::StreamText: the held bytes of an unfinished character end the stream unmatched).
 // Limits on the number and length of stop sequences (DESIGN §5) are the caller's to check.
 //
 // Not thread-safe; one per request.

@@ -76,9 +76,15 @@ std::vector<Piece> ApplyBehavior(SplitBehavior behavior, std::vector<Piece> piec
 
 }  // namespace
 
-absl::Status BpePreTokenizer::AddSteps(const Json& node, BpePreTokenizer* out) {
+absl::Status BpePreTokenizer::AddSteps(const Json& node, int depth, BpePreTokenizer* out) {
   if (node.is_null()) return absl::OkStatus();
   constexpr std::string_view kWhere = "pre_tokenizer";
+  // Real files nest one Sequence; a deep nest would overflow the stack (the recursion below).
+  if (depth > kMaxSequenceDepth) {
+    return bpe_json::FieldError(
+        kWhere, "pretokenizers",
+        absl::StrCat("Sequence nested more than ", kMaxSequenceDepth, " levels deep"));
+  }
   if (!node.is_object()) return bpe_json::FieldError(kWhere, "type", "expected an object");
   const Json* type_json = bpe_json::Find(node, "type");
   if (type_json == nullptr || !type_json->is_string()) {
@@ -90,7 +96,7 @@ absl::Status BpePreTokenizer::AddSteps(const Json& node, BpePreTokenizer* out) {
     if (steps == nullptr || !steps->is_array()) {
       return bpe_json::FieldError(kWhere, "pretokenizers", "expected an array");
     }
-    for (const Json& step : *steps) EGMLA_RETURN_IF_ERROR(AddSteps(step, out));
+    for (const Json& step : *steps) EGMLA_RETURN_IF_ERROR(AddSteps(step, depth + 1, out));
     return absl::OkStatus();
   }
   Step step;
@@ -139,7 +145,7 @@ absl::Status BpePreTokenizer::AddSteps(const Json& node, BpePreTokenizer* out) {
 
 absl::StatusOr<BpePreTokenizer> BpePreTokenizer::FromJson(const Json& pre_tokenizer) {
   BpePreTokenizer result;
-  EGMLA_RETURN_IF_ERROR(AddSteps(pre_tokenizer, &result));
+  EGMLA_RETURN_IF_ERROR(AddSteps(pre_tokenizer, /*depth=*/0, &result));
   return result;
 }
 

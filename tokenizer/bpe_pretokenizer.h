@@ -5,7 +5,8 @@
 //   Split {pattern: {"Regex": ...} | {"String": ...}, behavior, invert}: behaviors Removed,
 //       Isolated, MergedWithPrevious, MergedWithNext, Contiguous (Llama-3 and DeepSeek use
 //       Sequence[Split(Isolated)..., ByteLevel(use_regex=false)]).
-//   Digits {individual_digits}, Sequence {pretokenizers}, and null (the text is one word).
+//   Digits {individual_digits}, Sequence {pretokenizers} (nested at most 64 deep), and null (the
+//   text is one word).
 // Others (Metaspace, Whitespace, BertPreTokenizer, ...) are UNIMPLEMENTED.
 // Regexes run on PCRE2 (UTF + UCP), not Oniguruma as in Hugging Face: they agree on the patterns
 // these models use; PCRE2's \s lacks U+0085 (NEL), which Unicode's White_Space has.
@@ -49,7 +50,9 @@ class BpePreTokenizer {
     SplitBehavior behavior = SplitBehavior::kIsolated;
     bool invert = false;
   };
-  static absl::Status AddSteps(const nlohmann::json& node, BpePreTokenizer* out);
+  // How deep Sequence steps may nest (INVALID_ARGUMENT beyond).
+  static constexpr int kMaxSequenceDepth = 64;
+  static absl::Status AddSteps(const nlohmann::json& node, int depth, BpePreTokenizer* out);
   static absl::Status ApplyStep(const Step& step, std::string_view piece,
                                 std::vector<std::string>* out);
 

@@ -190,9 +190,14 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::FromJson(std::string
         absl::StrCat(std::string(name), ": tokenizer.json has no model object"));
   }
   if (absl::Status s = CheckSupported(root, *model); !s.ok()) return prefixed(s);
+  // By reference: `p ? *p : Json()` would copy the field, recursively (a pre_tokenizer nested
+  // 200,000 deep overflowed the stack: a hand-made input replayed by fuzz/tokenizer_json_fuzz),
+  // and GPT-2's 50,000 merges for nothing.
+  static const Json kNull;
+  static const Json kEmptyArray = Json::array();
   const Json* pre_tokenizer_json = bpe_json::Find(root, "pre_tokenizer");
   auto pre_tokenizer =
-      BpePreTokenizer::FromJson(pre_tokenizer_json != nullptr ? *pre_tokenizer_json : Json());
+      BpePreTokenizer::FromJson(pre_tokenizer_json != nullptr ? *pre_tokenizer_json : kNull);
   if (!pre_tokenizer.ok()) return prefixed(pre_tokenizer.status());
   if (!pre_tokenizer->has_byte_level()) {
     return absl::UnimplementedError(
@@ -223,7 +228,7 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::FromJson(std::string
     }
   }
   const Json* merges_json = bpe_json::Find(*model, "merges");
-  auto merges = ParseMerges(merges_json != nullptr ? *merges_json : Json::array());
+  auto merges = ParseMerges(merges_json != nullptr ? *merges_json : kEmptyArray);
   if (!merges.ok()) return prefixed(merges.status());
   BpeModel::Options options;
   auto unk = bpe_json::OptionalString(*model, "unk_token", "model");

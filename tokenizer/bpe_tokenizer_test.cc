@@ -226,6 +226,33 @@ TEST(BpeTokenizerTest, RefusesWhatItDoesNotSupport) {
   ExpectError(json, StatusCode::kInvalidArgument, "empty content");
 }
 
+// Found with fuzz/tokenizer_json_fuzz (a hand-made input, larger than libFuzzer's inputs): a
+// pre_tokenizer of Sequences nested 200,000 deep was copied recursively and overflowed the stack.
+// Now it is read in place and refused by depth.
+TEST(BpeTokenizerTest, DeeplyNestedPreTokenizerIsRefused) {
+  Json without = TinyTokenizer({});
+  without.erase("pre_tokenizer");
+  const std::string tiny = without.dump();
+  for (int depth : {65, 200000}) {
+    std::string nested;
+    for (int i = 0; i < depth; ++i) nested += R"({"type": "Sequence", "pretokenizers": [)";
+    nested += R"({"type": "ByteLevel"})";
+    for (int i = 0; i < depth; ++i) nested += "]}";
+    const std::string json = R"({"pre_tokenizer": )" + nested + "," + tiny.substr(1);
+    auto tokenizer = BpeTokenizer::FromJson(json, "deep.json");
+    ASSERT_FALSE(tokenizer.ok()) << depth;
+    EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(tokenizer.status().message(), HasSubstr("nested more than 64 levels deep"));
+  }
+  std::string nested;  // 64 levels are fine
+  for (int i = 0; i < 64; ++i) nested += R"({"type": "Sequence", "pretokenizers": [)";
+  nested += R"({"type": "ByteLevel"})";
+  for (int i = 0; i < 64; ++i) nested += "]}";
+  EXPECT_TRUE(
+      BpeTokenizer::FromJson(R"({"pre_tokenizer": )" + nested + "," + tiny.substr(1), "ok.json")
+          .ok());
+}
+
 TEST(LoadTokenizerTest, MissingFileIsNotFound) {
   auto tokenizer = LoadTokenizer("/nonexistent/tokenizer.json");
   ASSERT_FALSE(tokenizer.ok());

@@ -37,7 +37,9 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
 
   // The ids of `text`. INVALID_ARGUMENT when `text` is not well-formed UTF-8, naming the byte
-  // offset of the first bad byte. Empty text gives no ids.
+  // offset of the first bad byte; RESOURCE_EXHAUSTED when a tokenizer.json pre-tokenizer regex
+  // exceeds PCRE2's match limits on it (a pathological pattern; tokenizer/bpe_regex.h). Empty
+  // text gives no ids.
   virtual absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const = 0;
 
   // The text of a whole sequence (see above). INVALID_ARGUMENT naming the first id outside
