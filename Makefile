@@ -63,3 +63,16 @@ format:
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan
+
+# The fuzz targets of fuzz/ under libFuzzer, AddressSanitizer and UBSan (clang 14, build-fuzz),
+# each for FUZZ_SECONDS on its corpus (fuzz/run.sh; FUZZ_TARGETS picks some by corpus name).
+# `make test` replays the same corpora as ctest tests (label fuzz) without clang.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+.PHONY: fuzz
+fuzz: setup
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DEGMLA_FUZZ=ON -DEGMLA_CUDA=OFF -DEGMLA_EMU=OFF -DEGMLA_WERROR=ON \
+	  -DPython3_EXECUTABLE=/usr/bin/python3
+	cmake --build build-fuzz -j $(JOBS) --target egmla_fuzzers
+	bash fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
