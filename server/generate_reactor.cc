@@ -1,10 +1,9 @@
 #include "server/generate_reactor.h"
 
-#include <random>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/grpc_status.h"
+#include "server/random_u64.h"
 #include "server/request_parsing.h"
 #include "server/tsan_annotations.h"
 #include "spdlog/spdlog.h"
@@ -28,11 +27,6 @@ v1::FinishReason ToProto(FinishReason reason) {
       break;
   }
   return v1::FINISH_REASON_UNSPECIFIED;
-}
-
-uint64_t RandomU64() {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  return rng();
 }
 
 }  // namespace

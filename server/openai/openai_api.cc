@@ -1,13 +1,13 @@
 #include "server/openai/openai_api.h"
 
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "server/openai/openai_error.h"
+#include "server/random_u64.h"
 #include "server/request_validation.h"
 #include "spdlog/spdlog.h"
 
@@ -18,11 +18,6 @@ constexpr char kCompletionsPath[] = "/v1/completions";
 constexpr char kChatPath[] = "/v1/chat/completions";
 constexpr char kModelsPath[] = "/v1/models";
 constexpr char kHealthPath[] = "/health";
-
-uint64_t RandomU64() {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  return rng();
-}
 
 const std::string* FindHeader(const HttpRequest& request, std::string_view name) {
   for (const auto& [key, value] : request.headers) {
