@@ -38,7 +38,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-numpy
   bible-kjv
-  clang-format clang libclang-rt-14-dev
+  clang-format clang libclang-rt-14-dev  # dev-only: make format, make fuzz
   python3-matplotlib
   nginx debootstrap buildah podman python3-yaml
   libboost-dev libboost-context-dev libssl-dev wamerican

@@ -54,7 +54,8 @@ def stages(path):
 def setup_packages():
     text = read(os.path.join(dc.REPO, "scripts", "setup.sh"))
     body = re.search(r"PACKAGES=\((.*?)\n\)", text, re.S).group(1)
-    return [w for line in body.splitlines() for w in line.split("#")[0].split()]
+    return [w for line in body.splitlines() for w in line.split("#")[0].split()
+            if "# dev-only" not in line]  # formatter and fuzzer: not needed to build the image
 
 
 def duration_seconds(text):
