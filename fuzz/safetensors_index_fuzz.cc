@@ -1,6 +1,6 @@
 // model.safetensors.index.json (model/safetensors.h ParseSafetensorsIndex, what
 // CheckpointTensors::Open runs on the index): any text gives a weight map of distinct tensors, each
-// with a non-empty shard name, or INVALID_ARGUMENT.
+// with a shard that is a plain file name (no '/', not ".."), or INVALID_ARGUMENT.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (size_t i = 0; i < weight_map->size(); ++i) {
     const auto& [tensor, shard] = (*weight_map)[i];
-    EGMLA_FUZZ_CHECK(!shard.empty(), tensor);
+    EGMLA_FUZZ_CHECK(!shard.empty() && shard.find('/') == std::string::npos && shard != "..",
+                     tensor);
     // In tensor-name order, each tensor once.
     if (i > 0) EGMLA_FUZZ_CHECK((*weight_map)[i - 1].first < tensor, tensor);
   }

@@ -281,7 +281,17 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseSafetensor
                                                      "' must be a shard file name, got ",
                                                      Describe(shard)));
     }
-    weight_map.emplace_back(tensor, shard.get<std::string>());
+    const std::string& name = shard.get_ref<const std::string&>();
+    // A shard is a file beside the index: a path ("../x", "/etc/x", "a/b") would let a
+    // downloaded checkpoint make the server open any file it can read.
+    if (name.find('/') != std::string::npos || name == "." || name == ".." ||
+        name.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("weight_map entry for tensor '", tensor,
+                                                     "' must be a file name in the model's "
+                                                     "directory, got '",
+                                                     name, "'"));
+    }
+    weight_map.emplace_back(tensor, name);
   }
   return weight_map;
 }

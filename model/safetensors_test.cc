@@ -395,6 +395,17 @@ TEST_F(CheckpointTest, BadIndex) {
   }
 }
 
+TEST_F(CheckpointTest, ShardNamesThatArePathsAreRefusedNamingThem) {
+  for (const char* shard : {"../outside.safetensors", "/etc/passwd", "sub/s.safetensors", ".."}) {
+    WriteIndex(std::string(R"({"weight_map": {"a": ")") + shard + R"("}})");
+    absl::StatusOr<CheckpointTensors> ckpt = CheckpointTensors::Open(dir_);
+    ASSERT_FALSE(ckpt.ok()) << shard;
+    EXPECT_EQ(ckpt.status().code(), absl::StatusCode::kInvalidArgument) << shard;
+    EXPECT_THAT(ckpt.status().message(), HasSubstr(shard));
+    EXPECT_THAT(ckpt.status().message(), HasSubstr("file name in the model's directory"));
+  }
+}
+
 // A FIFO nobody writes to used to block start-up forever in open(2); a directory or a dangling
 // symbolic link is named for what it is.
 TEST_F(CheckpointTest, FifoDirectoryOrDanglingLinkIsRefusedNamingIt) {

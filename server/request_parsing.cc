@@ -1,5 +1,6 @@
 #include "server/request_parsing.h"
 
+#include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -30,6 +31,11 @@ absl::Status CheckUtf8(const std::string& field, std::string_view value) {
 template <typename Message, typename Strings, typename Check>
 absl::StatusOr<Message> ParseChecked(std::string_view bytes, const char* message_name,
                                      Check check_strings) {
+  // Protobuf takes an int size; gRPC's receive limit keeps messages far below this.
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request: ", message_name, " of ", bytes.size(), " bytes is too large"));
+  }
   Strings strings;
   if (!strings.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Malformed(message_name);
