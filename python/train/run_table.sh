@@ -2,7 +2,7 @@
 # Issue 21: the rows of the models.md table trained closer to convergence (STEPS steps each, the
 # cosine ending at the last step), with the equal-cache controls and a second seed for the
 # MLA kv16 / EG-MLA kv16 pair. Never in CI. Run from the repository root, detached:
-#   setsid nohup nice -n 19 bash python/train/run_table.sh > build-train/run_table.out 2>&1 < /dev/null &
+#   STEPS=3000 setsid nohup nice -n 19 bash python/train/run_table.sh > build-train/run_table.out 2>&1 < /dev/null &
 # Relaunch it the same way after an interruption: finished rows are skipped, partial ones resume
 # from their last.pt (train.py), missing eval JSONs are written. JOBS rows run at a time, in the
 # priority order below, each on one torch thread at nice 19.
@@ -14,7 +14,7 @@
 set -euo pipefail
 PY=/usr/bin/python3
 DATA=${DATA:-build-train/data}
-STEPS=${STEPS:-4800}
+STEPS=${STEPS:-3000}
 ROOT=${ROOT:-build-train/t$STEPS}
 JOBS=${JOBS:-2}
 SEED_A=${SEED_A:-0}

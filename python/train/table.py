@@ -1,8 +1,9 @@
 """Prints the markdown tables of docs/models.md from a run_table.sh folder (issue 21): one row per
 finished model (NAME.eval.json: held-out loss of NAME/best), the held-out loss at every
-evaluation (NAME/train_log.json), and the equal-cache pairs (EG-MLA minus MLA, per seed).
+evaluation (NAME/train_log.json, or NAME.train_log.json beside the eval JSON as committed in
+docs/models/t3000), and the equal-cache pairs (EG-MLA minus MLA, per seed).
 
-    /usr/bin/python3 python/train/table.py [build-train/t3000]
+    /usr/bin/python3 python/train/table.py [build-train/t3000 | docs/models/t3000]
 """
 import json
 import math
@@ -31,7 +32,10 @@ def load(root, name):
         return None
     with open(path) as f:
         result = json.load(f)
-    with open(os.path.join(root, name, "train_log.json")) as f:
+    log_path = os.path.join(root, name, "train_log.json")  # a run_table.sh folder
+    if not os.path.exists(log_path):
+        log_path = os.path.join(root, name + ".train_log.json")  # docs/models/t3000
+    with open(log_path) as f:
         result["log"] = json.load(f)
     return result
 
