@@ -73,12 +73,18 @@ class OpenAiHttpTest(harness.ModelTestCase):
         self.assertEqual(post(conn, "/v1/completions", {"prompt": [1], "top_p": 2})[0], 400)
         conn.request("GET", "/no/such/route")
         self.assertEqual(conn.getresponse().status, 404)
+        # The server counts and logs a request just after it sends the answer: wait for it.
+        self.assertTrue(harness.wait_until(lambda: any(
+            request_id in l for l in self.server.log().splitlines()), 10), self.server.log())
+        self.assertTrue(harness.wait_until(lambda: metric(
+            self.server, "egmla_http_requests_total", endpoint="/v1/completions",
+            status="400") == before_bad + 1, 10))
         self.assertEqual(metric(self.server, "egmla_http_requests_total",
                                 endpoint="/v1/completions", status="200"), before_ok + 1)
         self.assertEqual(metric(self.server, "egmla_http_requests_total",
                                 endpoint="/v1/completions", status="400"), before_bad + 1)
-        self.assertGreaterEqual(metric(self.server, "egmla_http_requests_total",
-                                       endpoint="other", status="404"), 1)
+        self.assertTrue(harness.wait_until(lambda: metric(
+            self.server, "egmla_http_requests_total", endpoint="other", status="404") >= 1, 10))
         self.assertEqual(metric(self.server, "egmla_requests_rejected_total",
                                 code="invalid_argument"), before_rejected + 1)
         self.assertGreaterEqual(metric(self.server, "egmla_generation_tokens_total"),
