@@ -67,9 +67,9 @@ size_t OpenAiApi::MaxBodyBytes(const ValidationLimits& limits) {
 
 void OpenAiApi::Answer(const std::string& endpoint, HttpResponder& responder,
                        HttpResponse response) const {
-  const int status = response.status;
+  // Counted first: a client that has its answer finds it counted.
+  if (options_.observer) options_.observer(endpoint, response.status);
   responder.Respond(std::move(response));
-  if (options_.observer) options_.observer(endpoint, status);
 }
 
 void OpenAiApi::Handle(const HttpRequest& request, std::shared_ptr<HttpResponder> responder) const {

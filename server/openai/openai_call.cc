@@ -35,9 +35,10 @@ void OpenAiCall::Push(RequestOutput output) {
   if (!stream_) {
     answer_.Add(output);
     if (!output.finished) return;
-    responder_->Respond(
-        {.status = 200, .content_type = "application/json", .body = answer_.Body()});
-    return Finish(200, &output);
+    return Finish(200, &output, [&] {
+      responder_->Respond(
+          {.status = 200, .content_type = "application/json", .body = answer_.Body()});
+    });
   }
   std::string events = answer_.StreamEvents(output);
   if (!started_) {
@@ -54,8 +55,7 @@ void OpenAiCall::Push(RequestOutput output) {
     responder_->Write(std::move(events));
   }
   if (!output.finished) return;
-  responder_->End();
-  Finish(200, &output);
+  Finish(200, &output, [&] { responder_->End(); });
 }
 
 void OpenAiCall::Fail(const absl::Status& error) {
@@ -65,16 +65,15 @@ void OpenAiCall::Fail(const absl::Status& error) {
                                                                : OpenAiEndpoint::kCompletions);
   if (started_) {  // the stream is open: the error goes as an event
     responder_->Write(OpenAiAnswer::StreamError(OpenAiErrorJson(answer)));
-    responder_->End();
-    return Finish(200, nullptr);
+    return Finish(200, nullptr, [&] { responder_->End(); });
   }
-  responder_->Respond(OpenAiErrorResponse(answer));
   spdlog::info("request refused: id={} api=openai endpoint={} status={} message={}", request_id_,
                endpoint_, answer.http_status, answer.message);
-  Finish(answer.http_status, nullptr);
+  Finish(answer.http_status, nullptr, [&] { responder_->Respond(OpenAiErrorResponse(answer)); });
 }
 
-void OpenAiCall::Finish(int status, const RequestOutput* final_output) {
+void OpenAiCall::Finish(int status, const RequestOutput* final_output,
+                        absl::FunctionRef<void()> send_last) {
   {
     // Set before the id is released, so that Submit never records an engine id after it.
     std::lock_guard<std::mutex> lock(submit_mu_);
@@ -92,6 +91,9 @@ void OpenAiCall::Finish(int status, const RequestOutput* final_output) {
         final_output->total_seconds, FinishReasonName(final_output->finish_reason));
   }
   if (observer_) observer_(endpoint_, reported);
+  // After the log line and the count: a client that has its answer finds the request logged
+  // and counted.
+  send_last();
   // Last: whoever waits for nothing in flight (the drain, tests) then finds this request logged
   // and counted.
   service_->Unregister(request_id_);

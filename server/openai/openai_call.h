@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "engine/request_output.h"
 #include "server/http/http_server.h"
 #include "server/openai/openai_response.h"
@@ -36,8 +37,9 @@ class OpenAiCall : public OutputSink {
 
  private:
   void Fail(const absl::Status& error);
-  // Ends the call: one log line, the observer told, then the id released.
-  void Finish(int status, const RequestOutput* final_output);
+  // Ends the call: one log line, the observer told, `send_last` (the answer's last bytes to the
+  // client), then the id released.
+  void Finish(int status, const RequestOutput* final_output, absl::FunctionRef<void()> send_last);
 
   ServiceContext* const service_;
   const std::string endpoint_;
