@@ -45,9 +45,10 @@ class Listener {
 
   // Stops accepting. Connections the kernel completed before this call (the accept backlog)
   // still go to on_connection, so that no client which connected is reset; a SYN that arrives
-  // meanwhile is dropped unanswered (a socket filter), so its client retries it (~1 s later)
-  // and is then refused. Then the sockets close: a new connect is refused. Returns when the
-  // accept thread has ended. Idempotent; closes the sockets also when Start was never called.
+  // meanwhile is dropped unanswered (server/syn_filter.h), so its client retries it (~1 s
+  // later) and is then refused. Then the sockets close: a new connect is refused. Returns when
+  // the accept thread has ended. Idempotent; closes the sockets also when Start was never
+  // called.
   void Close();
 
  private:

@@ -478,7 +478,11 @@ class NginxDrainStressTest(NginxReplicasBase):
             else:
                 by_nginx[key] += 1
             if len(examples) < 20:
-                examples.append("  %s at SIGTERM%+.4f s: %s" % (cid, dt, key))
+                # Where nginx sent it, and what each replica logged of it (its request log line
+                # names the request_id), to tell a call lost in a drain from one a replica hung.
+                logged = [r.name for r in self.replicas if ("id=%s " % cid) in r.log()]
+                examples.append("  %s at SIGTERM%+.4f s: %s; nginx sent it to %s; logged by "
+                                "replica %s" % (cid, dt, key, hops or "-", logged or "none"))
         total = sum(n for n, _, _ in rounds)
         print("stress: %d SIGTERMs, %d calls, %d failed: %d answered with an error by the "
               "replica, %d nginx 502s" % (len(rounds), total, sum(f for _, f, _ in rounds),
@@ -490,7 +494,10 @@ class NginxDrainStressTest(NginxReplicasBase):
         self.assertEqual(dict(by_replica), {}, "calls a draining replica accepted and then "
                          "answered with an error status (nginx cannot retry those)")
         self.assertEqual(dict(by_nginx), {}, "calls nginx had sent to a replica that then "
-                         "broke the connection (HTTP 502)")
+                         "broke the connection (HTTP 502), or that no replica answered; "
+                         "replicas A, B: %s\nnginx errors:\n%s" % (
+                             [r.address for r in self.replicas],
+                             self.file("nginx-error.log")[-4000:]))
 
 
 if __name__ == "__main__":
