@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 21: the rows of the models.md table trained closer to convergence (STEPS steps each, the
 # cosine ending at the last step), with the equal-cache controls and a second seed for the
-# MLA kv16 / EG-MLA kv16 pair. Never in CI. Run from the repository root, detached:
+# MLA / EG-MLA pairs. Never in CI. Run from the repository root, detached:
 #   STEPS=3000 setsid nohup nice -n 19 bash python/train/run_table.sh > build-train/run_table.out 2>&1 < /dev/null &
 # Relaunch it the same way after an interruption: finished rows are skipped, partial ones resume
 # from their last.pt (train.py), missing eval JSONs are written. JOBS rows run at a time, in the
@@ -55,6 +55,8 @@ mla_kv64 mla_kv64 $SEED_A
 egmla_kv64 egmla_kv64 $SEED_A
 mha mha $SEED_A
 egmla_latent_kv16 egmla_latent_kv16 $SEED_A
+mla_kv64_seed$SEED_B mla_kv64 $SEED_B
+egmla_kv64_seed$SEED_B egmla_kv64 $SEED_B
 EOF
 echo "$(date -u +%FT%TZ) run_table: finished (status $status)"
 exit $status

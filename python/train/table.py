@@ -18,12 +18,15 @@ ROWS = [
     ("egmla_kv16_seed1", "EG-MLA kv16, seed 1"),
     ("mla_kv64", "MLA kv64, seed 0"),
     ("egmla_kv64", "EG-MLA kv64, seed 0"),
+    ("mla_kv64_seed1", "MLA kv64, seed 1"),
+    ("egmla_kv64_seed1", "EG-MLA kv64, seed 1"),
     ("mha", "MHA, seed 0"),
     ("egmla_latent_kv16", "EG-MLA kv16, gate on the latent, seed 0"),
 ]
 # (EG-MLA, MLA) with the same KV elements per token.
 PAIRS = [("egmla_kv16", "mla_kv16"), ("egmla_kv16_seed1", "mla_kv16_seed1"),
-         ("egmla_kv64", "mla_kv64")]
+         ("egmla_kv64", "mla_kv64"), ("egmla_kv64_seed1", "mla_kv64_seed1"),
+         ("egmla_latent_kv16", "mla_kv16")]
 
 
 def load(root, name):
